@@ -161,6 +161,7 @@ class Pass:
     code: str | None = None
     note: str | None = None
     detail: str = "full"
+    results: tuple[TensorSummary | None, ...] = ()  # what `autograd.grad` returned, input by input
 
     def node(self, node_id: str) -> Node:
         """The node with this id (linear scan; build a dict yourself for many look-ups)."""
@@ -175,7 +176,8 @@ class Pass:
                 "detail": self.detail, "roots": list(self.roots),
                 "nodes": [n.to_dict() for n in self.nodes], "edges": [e.to_dict() for e in self.edges],
                 "steps": [s.to_dict() for s in self.steps],
-                "leaf_grads": [g.to_dict() for g in self.leaf_grads]}
+                "leaf_grads": [g.to_dict() for g in self.leaf_grads],
+                "results": [_summary_dict(t) for t in self.results]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Pass:
@@ -186,7 +188,8 @@ class Pass:
                    steps=tuple(Step.from_dict(s) for s in d.get("steps") or ()),
                    leaf_grads=tuple(LeafGrad.from_dict(g) for g in d.get("leaf_grads") or ()),
                    roots=tuple(d.get("roots") or ()), code=d.get("code"), note=d.get("note"),
-                   detail=d.get("detail", "full"))
+                   detail=d.get("detail", "full"),
+                   results=tuple(_summary_or_none(t) for t in d.get("results") or ()))
 
 
 @dataclass(frozen=True)

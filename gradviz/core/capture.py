@@ -1,0 +1,834 @@
+"""Runs a user's PyTorch program in this process and records its autograd graph and backward steps.
+
+How it watches, cheaply and without changing results:
+- a `TorchFunctionMode` tags every new `grad_fn` with the user line (and `nn.Module`) that created it, and
+  notes tensors cut off from the graph by `detach()`, `.data`, `no_grad` or `inference_mode`;
+- `torch.autograd.backward` / `torch.autograd.grad` are wrapped: each call made from the user's file is one
+  *pass*; the graph reachable from its roots is snapshotted before the engine runs, and the engine's own node
+  pre/post hooks record every step in the order the engine executes them.
+Node identity lives in each node's `metadata` dict (stored on the C++ node), so it is stable across passes
+and never confused by Python reusing `id()`s. Leaves are identified by their tensor.
+This module is the in-process half; `gradviz.core.runner` runs it in a worker process.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from gradviz.core.summary import summarize
+from gradviz.core.trace import Edge, ErrorInfo, LeafGrad, Node, Pass, Step, TensorSummary, Trace
+
+EventSink = Callable[[dict[str, Any]], None]
+
+_META_KEY = "gradviz"
+_THIS_FILE = __file__
+_TENSOR_BACKWARD_FILE = torch._tensor.__file__
+_OVERRIDES_FILE = torch.overrides.__file__
+_ORIGINAL_BACKWARD = torch.autograd.backward
+_ORIGINAL_GRAD = torch.autograd.grad
+_DATA_GETTER = torch.Tensor.data.__get__
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """Knobs of one capture. `keep_first`: passes whose full graph and steps are kept (the last pass is
+    always kept too); the others keep line, status and leaf gradients."""
+
+    keep_first: int = 10
+    values_limit: int = 1024
+    stdout_limit: int = 64 * 1024
+    ghost_limit: int = 200  # nodes shown per cut-off branch
+
+
+def run_program(source: str, filename: str = "<program>", *, root: str | None = None,
+                options: CaptureOptions | None = None, on_event: EventSink | None = None) -> Trace:
+    """Run `source` as `__main__` in a fresh namespace and return its `Trace`. Exceptions of the program
+    (including `SystemExit`) end up in the trace, never propagate."""
+    return _Capture(source, filename, options or CaptureOptions(), on_event).run(root)
+
+
+# --------------------------------------------------------------------------------------------- output
+
+
+class BoundedOutput(io.TextIOBase):
+    """A text stream that keeps the first and last `limit` bytes of what is written, counts the rest,
+    and forwards each write to an event sink."""
+
+    def __init__(self, limit: int, sink: EventSink | None) -> None:
+        self._limit = limit
+        self._sink = sink
+        self._head: list[str] = []
+        self._head_bytes = 0
+        self._tail: list[bytes] = []
+        self._tail_bytes = 0
+        self.total_bytes = 0
+        self._lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        if not s:
+            return 0
+        data = s.encode("utf-8", "replace")
+        with self._lock:
+            self.total_bytes += len(data)
+            if self._head_bytes < self._limit:
+                part = data[: self._limit - self._head_bytes]
+                self._head.append(part.decode("utf-8", "ignore"))
+                self._head_bytes += len(part)
+                data = data[len(part):]
+            if data:
+                self._tail.append(data)
+                self._tail_bytes += len(data)
+                while len(self._tail) > 1 and self._tail_bytes - len(self._tail[0]) >= self._limit:
+                    self._tail_bytes -= len(self._tail.pop(0))
+        if self._sink is not None:
+            self._sink({"event": "stdout", "text": s})
+        return len(s)
+
+    def text(self) -> str:
+        """What is kept: head, then (if anything was dropped) a marker, then tail trimmed to the limit."""
+        head = "".join(self._head)
+        tail = b"".join(self._tail)
+        if self._head_bytes + len(tail) <= 2 * self._limit and self.total_bytes == self._head_bytes + len(tail):
+            return head + tail.decode("utf-8", "replace")
+        kept = tail[-self._limit:]
+        dropped = self.total_bytes - self._head_bytes - len(kept)
+        return f"{head}\n[... {dropped} bytes of output not kept ...]\n{kept.decode('utf-8', 'ignore')}"
+
+
+# --------------------------------------------------------------------------------------------- recording
+
+
+@dataclass
+class _NodeRec:
+    """A node as snapshotted for one pass, before its values are summarised."""
+
+    id: str
+    type: str
+    kind: str
+    line: int | None
+    module: str | None
+    saved: dict[str, Any]  # name -> tensor (summarised at the end of the pass) or TensorSummary
+    attrs: dict[str, Any]
+    tensor: Any = None  # leaf value (tensor or TensorSummary)
+    hint: str | None = None
+
+
+@dataclass
+class _StepRec:
+    node: str
+    grad_outputs: tuple[Any, ...]
+    grad_inputs: tuple[Any, ...] = ()
+
+
+@dataclass
+class _PassRec:
+    """Everything recorded for one pass while it runs; `build()` turns it into a `Pass`."""
+
+    index: int
+    call: str
+    line: int | None
+    code: str | None
+    note: str | None = None
+    status: str = "ok"
+    error: ErrorInfo | None = None
+    nodes: dict[str, _NodeRec] | None = None
+    edges: list[Edge] | None = None
+    roots: tuple[str, ...] = ()
+    steps: list[_StepRec] | None = None
+    leaf_before: dict[str, TensorSummary | None] | None = None
+    leaf_after: dict[str, TensorSummary | None] | None = None
+    names: dict[str, list[str]] | None = None
+    results: tuple[Any, ...] = ()
+
+
+class _Capture:
+    """One run of one program: installs the watchers, runs the code, removes them, builds the trace."""
+
+    def __init__(self, source: str, filename: str, options: CaptureOptions, on_event: EventSink | None) -> None:
+        self.source = source
+        self.filename = filename
+        self.options = options
+        self.on_event = on_event
+        self.lines = source.splitlines()
+        self.assign_targets = _assignment_targets(source)
+        self.namespace: dict[str, Any] = {}
+        self._uid = 0
+        self._leaf_ids: dict[int, tuple[weakref.ref[torch.Tensor], str]] = {}
+        self._cut: dict[int, tuple[weakref.ref[torch.Tensor], Any, str]] = {}  # detached tensor -> (origin, how)
+        self._module_stack: list[torch.nn.Module] = []
+        self._module_names: dict[int, str] = {}
+        self._last_tag: tuple[int, int, int, dict[str, Any]] | None = None  # frame id, line, lasti, meta
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._type_saved_attrs: dict[type, list[str]] = {}
+        self.passes: list[Pass] = []
+        self._pending: _PassRec | None = None  # the latest pass beyond keep_first, kept raw: it may be the last
+
+    # ---------------------------------------------------------------- the run
+
+    def run(self, root: str | None) -> Trace:
+        out = BoundedOutput(self.options.stdout_limit, self.on_event)
+        status, error = "ok", None
+        started = time.perf_counter()
+        try:
+            code = compile(self.source, self.filename, "exec")
+        except SyntaxError as e:
+            return Trace(status="error", error=ErrorInfo(type(e).__name__, e.msg or str(e), e.lineno),
+                         filename=self.filename, duration=0.0)
+        self.namespace.update({"__name__": "__main__", "__file__": self.filename, "__builtins__": __builtins__})
+        old_out, old_err = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = out
+        try:
+            with self._watching():
+                try:
+                    exec(code, self.namespace)
+                except SystemExit as e:
+                    if e.code not in (None, 0):
+                        status, error = "error", ErrorInfo(
+                            "SystemExit", f"the program called sys.exit({e.code!r})", self._error_line(e))
+                except BaseException as e:  # noqa: BLE001 - the user's error is data here
+                    status, error = "error", self._error_info(e)
+                final_grads = self._final_grads()
+                if root is not None or (not self.passes and self._pending is None and status == "ok"):
+                    self._implicit_pass(root)
+        finally:
+            sys.stdout, sys.stderr = old_out, old_err
+        duration = time.perf_counter() - started
+        self._finish_pending()
+        passes = self._add_final_names(self.passes)
+        return Trace(status=status, error=error, stdout=out.text(), stdout_bytes=out.total_bytes,
+                     passes=tuple(passes), final_grads=final_grads, filename=self.filename, duration=duration)
+
+    def _error_line(self, e: BaseException) -> int | None:
+        line = None
+        tb = e.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == self.filename:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        return line
+
+    def _error_info(self, e: BaseException) -> ErrorInfo:
+        message = str(e)
+        kind = type(e).__name__
+        if isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and (
+                "can't allocate memory" in message or "DefaultCPUAllocator" in message)):
+            kind, message = "MemoryError", f"out of memory: {message or 'allocation failed'}"
+        return ErrorInfo(kind, message, self._error_line(e))
+
+    # ---------------------------------------------------------------- watchers
+
+    class _Mode(TorchFunctionMode):
+        def __init__(self, capture: _Capture) -> None:
+            super().__init__()
+            self.capture = capture
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 - torch's protocol
+            out = func(*args, **(kwargs or {}))
+            if out is not None:
+                self.capture._on_op(func, args, kwargs, out)
+            return out
+
+    def _watching(self) -> _Watching:
+        return _Watching(self)
+
+    def _user_frame(self, depth: int = 2) -> Any:
+        """The innermost frame running the user's file, or None."""
+        f = sys._getframe(depth)
+        filename = self.filename
+        while f is not None and f.f_code.co_filename != filename:
+            f = f.f_back
+        return f
+
+    def _code(self, line: int | None) -> str | None:
+        if line is None or not (0 < line <= len(self.lines)):
+            return None
+        return self.lines[line - 1].strip()
+
+    def _module_name(self) -> str | None:
+        if not self._module_stack:
+            return None
+        mod = self._module_stack[-1]
+        name = self._module_names.get(id(mod))
+        if name is None:
+            outer = self._module_stack[0]
+            prefix = next((k for k, v in list(self.namespace.items()) if v is outer and not k.startswith("_")),
+                          type(outer).__name__)
+            for sub, m in outer.named_modules(prefix=prefix):
+                self._module_names.setdefault(id(m), sub)
+            name = self._module_names.get(id(mod), type(mod).__name__)
+        return name
+
+    def _on_op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None, out: Any) -> None:
+        """After every torch function: tag new graph nodes with their line and module; track cut tensors."""
+        if isinstance(out, torch.Tensor):
+            outs: Iterable[Any] = (out,)
+        elif isinstance(out, tuple | list):
+            outs = [o for o in out if isinstance(o, torch.Tensor)]
+            if not outs:
+                return
+        else:
+            return
+        inputs = None
+        for o in outs:
+            fn = o.grad_fn
+            if fn is not None:
+                self._tag_new(fn)
+                if self._cut:
+                    inputs = inputs if inputs is not None else _tensor_args(args, kwargs)
+                    self._note_consumer(fn, inputs)
+            elif not o.requires_grad:
+                inputs = inputs if inputs is not None else _tensor_args(args, kwargs)
+                self._note_cut(func, o, inputs)
+
+    def _tag_new(self, fn: Any) -> None:
+        """Give `fn` and every untagged node behind it an id, line and module (stops at known nodes)."""
+        meta = fn.metadata
+        if _META_KEY in meta:
+            return
+        frame = self._user_frame(4)
+        line = frame.f_lineno if frame is not None else None
+        module = self._module_name()
+        info = {"id": self._new_uid(), "line": line, "module": module, "final": True}
+        meta[_META_KEY] = info
+        if frame is not None:
+            key = (id(frame), line, frame.f_lasti)
+            last = self._last_tag
+            if last is not None and last[0] == key[0] and last[1] == line and last[2] < key[2]:
+                last[3]["final"] = False  # an earlier op of the same statement: not the value assigned
+            self._last_tag = (*key, info)
+        stack = [nf for nf, _ in fn.next_functions if nf is not None]
+        while stack:
+            nf = stack.pop()
+            if type(nf).__name__ == "AccumulateGrad":
+                continue
+            m = nf.metadata
+            if _META_KEY in m:
+                continue
+            m[_META_KEY] = {"id": self._new_uid(), "line": line, "module": module, "final": False}
+            stack.extend(n for n, _ in nf.next_functions if n is not None)
+
+    def _new_uid(self) -> str:
+        with self._lock:
+            self._uid += 1
+            return f"n{self._uid}"
+
+    def _leaf_uid(self, t: torch.Tensor) -> str:
+        entry = self._leaf_ids.get(id(t))
+        if entry is not None and entry[0]() is t:
+            return entry[1]
+        uid = self._new_uid()
+        key = id(t)
+        self._leaf_ids[key] = (weakref.ref(t, lambda _r, k=key: self._leaf_ids.pop(k, None)), uid)
+        return uid
+
+    def _node_uid(self, fn: Any) -> str:
+        if type(fn).__name__ == "AccumulateGrad":
+            return self._leaf_uid(fn.variable)
+        meta = fn.metadata
+        info = meta.get(_META_KEY)
+        if info is None:  # made by the engine (create_graph) or outside our watch
+            info = meta[_META_KEY] = {"id": self._new_uid(), "line": None, "module": None, "final": False}
+        return info["id"]
+
+    def _note_cut(self, func: Any, out: torch.Tensor, inputs: list[torch.Tensor]) -> None:
+        """`out` has no graph: if it was made from a tensor that had one (or from a tensor already cut off),
+        remember the origin and how it was cut."""
+        name = getattr(func, "__name__", "")
+        if name in ("detach", "detach_"):
+            how: str | None = "detach()"
+        elif func == _DATA_GETTER:
+            how = ".data"
+        elif name == "__get__":
+            return  # other properties (.grad, .T on a leaf...) are not cuts
+        elif torch.is_inference_mode_enabled():
+            how = "inference_mode"
+        elif not torch.is_grad_enabled():
+            how = "no_grad"
+        else:
+            how = None
+        origin = None
+        for t in inputs:
+            if how is not None and (t.grad_fn is not None or t.requires_grad):
+                origin = t.grad_fn if t.grad_fn is not None else weakref.ref(t)
+                break
+            entry = self._cut.get(id(t))
+            if entry is not None and entry[0]() is t:
+                origin, how = entry[1], entry[2]
+                break
+        if origin is None:
+            return
+        key = id(out)
+        self._cut[key] = (weakref.ref(out, lambda _r, k=key: self._cut.pop(k, None)), origin, how or "cut")
+
+    def _note_consumer(self, fn: Any, inputs: list[torch.Tensor]) -> None:
+        cuts = []
+        for pos, t in enumerate(inputs):
+            entry = self._cut.get(id(t))
+            if entry is None or entry[0]() is not t:
+                continue
+            nexts = fn.next_functions
+            slot = pos if pos < len(nexts) and nexts[pos][0] is None else next(
+                (i for i, (nf, _) in enumerate(nexts) if nf is None), pos)
+            cuts.append((slot, entry[1], entry[2]))
+        if cuts:
+            fn.metadata[_META_KEY].setdefault("cuts", []).extend(cuts)
+
+    def _push_module(self, module: torch.nn.Module, *_: Any) -> None:
+        self._module_stack.append(module)
+
+    def _pop_module(self, module: torch.nn.Module, *_: Any) -> None:
+        if self._module_stack and self._module_stack[-1] is module:
+            self._module_stack.pop()
+
+    # ---------------------------------------------------------------- passes
+
+    def _caller(self) -> Any:
+        """The user frame that called backward/grad directly (through Tensor.backward at most), or None."""
+        f = sys._getframe(2)
+        while f is not None:
+            code = f.f_code
+            if code.co_filename == self.filename:
+                return f
+            if not (code.co_filename in (_THIS_FILE, _OVERRIDES_FILE)
+                    or (code.co_filename == _TENSOR_BACKWARD_FILE and code.co_name == "backward")):
+                return None
+            f = f.f_back
+        return None
+
+    def _wrapped(self, call: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if getattr(self._local, "depth", 0):
+                return original(*args, **kwargs)
+            frame = self._caller()
+            if frame is None:
+                return original(*args, **kwargs)
+            roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
+            return self._record_pass(call, frame, _as_tensors(roots), original, args, kwargs)
+        wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+        wrapper.__doc__ = original.__doc__
+        return wrapper
+
+    def _record_pass(self, call: str, frame: Any, roots: list[torch.Tensor], original: Callable[..., Any],
+                     args: tuple[Any, ...], kwargs: dict[str, Any], note: str | None = None) -> Any:
+        with self._lock:
+            self._demote_pending()
+            index = len(self.passes)
+        line = frame.f_lineno if frame is not None else None
+        rec = _PassRec(index, call, line, self._code(line), note)
+        self._emit({"event": "pass_started", "index": index, "call": call, "line": line})
+        eager = index < self.options.keep_first
+        rec.names = self._names_in(frame)
+        rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots, eager)
+        rec.steps, rec.leaf_before, rec.leaf_after = [], {}, {}
+        handles = self._hook(fns, rec)
+        self._local.depth = 1
+        try:
+            result = original(*args, **kwargs)
+        except BaseException as e:
+            rec.status, rec.error = "error", ErrorInfo(type(e).__name__, str(e), line)
+            raise
+        finally:
+            self._local.depth = 0
+            for h in handles:
+                h.remove()
+            self._store(rec, eager)
+        if call == "grad" and result is not None:
+            for t in result:
+                if isinstance(t, torch.Tensor) and t.grad_fn is not None:
+                    self._tag_created_by_engine(t.grad_fn, line)
+            rec.results = tuple(t.detach().clone() if isinstance(t, torch.Tensor) else None for t in result)
+            if eager:
+                rec.results = tuple(self._summ(t) for t in rec.results)
+        return result
+
+    def _tag_created_by_engine(self, fn: Any, line: int | None) -> None:
+        """Nodes made by the engine for create_graph=True belong to the line of the call that made them."""
+        stack = [fn]
+        while stack:
+            nf = stack.pop()
+            if type(nf).__name__ == "AccumulateGrad":
+                continue
+            m = nf.metadata
+            if _META_KEY in m:
+                continue
+            m[_META_KEY] = {"id": self._new_uid(), "line": line, "module": None, "final": False}
+            stack.extend(n for n, _ in nf.next_functions if n is not None)
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _summ(self, t: Any) -> TensorSummary | None:
+        if t is None or isinstance(t, TensorSummary):
+            return t
+        return summarize(t, self.options.values_limit)
+
+    def _snapshot(self, roots: list[torch.Tensor], eager: bool
+                  ) -> tuple[dict[str, _NodeRec], list[Edge], tuple[str, ...], list[tuple[str, Any]]]:
+        """The graph reachable from `roots` as it stands now, plus the detached branches feeding it."""
+        nodes: dict[str, _NodeRec] = {}
+        edges: list[Edge] = []
+        fns: list[tuple[str, Any]] = []
+        root_ids: list[str] = []
+        stack: list[Any] = []
+        for t in roots:
+            if t.grad_fn is not None:
+                stack.append(t.grad_fn)
+                root_ids.append(self._node_uid(t.grad_fn))
+            elif t.requires_grad:
+                root_ids.append(self._leaf_uid(t))
+                nodes[root_ids[-1]] = self._leaf_rec(root_ids[-1], t, "leaf", eager)
+        cuts: list[tuple[str, int, Any, str]] = []
+        while stack:
+            fn = stack.pop()
+            uid = self._node_uid(fn)
+            if uid in nodes:
+                continue
+            fns.append((uid, fn))
+            nodes[uid] = self._fn_rec(uid, fn, "function", eager)
+            info = fn.metadata.get(_META_KEY) or {}
+            for slot, origin, how in info.get("cuts", ()):
+                cuts.append((uid, slot, origin, how))
+            for slot, (nf, _) in enumerate(getattr(fn, "next_functions", ())):
+                if nf is None:
+                    continue
+                nid = self._node_uid(nf)
+                edges.append(Edge(uid, nid, slot))
+                if nid not in nodes:
+                    stack.append(nf)
+        for uid, slot, origin, how in cuts:
+            self._add_ghost(nodes, edges, uid, slot, origin, how, eager)
+        return nodes, edges, tuple(dict.fromkeys(root_ids)), fns
+
+    def _add_ghost(self, nodes: dict[str, _NodeRec], edges: list[Edge], consumer: str, slot: int,
+                   origin: Any, how: str, eager: bool) -> None:
+        """Add the branch cut off at `consumer`'s input `slot`: an edge of kind detached, and the cut-off
+        nodes (kind detached) up to `ghost_limit`, joined to live nodes where they meet them."""
+        if isinstance(origin, weakref.ref):
+            t = origin()
+            if t is None:
+                return
+            oid = self._leaf_uid(t)
+            if oid not in nodes:
+                nodes[oid] = self._leaf_rec(oid, t, "detached", eager)
+            edges.append(Edge(consumer, oid, slot, "detached", how))
+            return
+        oid = self._node_uid(origin)
+        edges.append(Edge(consumer, oid, slot, "detached", how))
+        budget = self.options.ghost_limit
+        stack = [origin] if oid not in nodes else []
+        while stack and budget > 0:
+            fn = stack.pop()
+            uid = self._node_uid(fn)
+            if uid in nodes:
+                continue
+            budget -= 1
+            if type(fn).__name__ == "AccumulateGrad":
+                nodes[uid] = self._leaf_rec(uid, fn.variable, "detached", eager)
+                continue
+            nodes[uid] = self._fn_rec(uid, fn, "detached", eager)
+            for s, (nf, _) in enumerate(fn.next_functions):
+                if nf is None:
+                    continue
+                nid = self._node_uid(nf)
+                edges.append(Edge(uid, nid, s, "detached"))
+                if nid not in nodes:
+                    stack.append(nf)
+
+    def _fn_rec(self, uid: str, fn: Any, kind: str, eager: bool) -> _NodeRec:
+        if type(fn).__name__ == "AccumulateGrad":
+            return self._leaf_rec(uid, fn.variable, kind if kind == "detached" else "leaf", eager)
+        info = fn.metadata.get(_META_KEY) or {}
+        saved, attrs = self._saved(fn, eager)
+        line = info.get("line")
+        hint = self.assign_targets.get(line) if info.get("final") else None
+        return _NodeRec(uid, type(fn).__name__, kind, line, info.get("module"), saved, attrs, hint=hint)
+
+    def _leaf_rec(self, uid: str, t: torch.Tensor, kind: str, eager: bool) -> _NodeRec:
+        value = self._summ(t) if eager else t.detach().clone()
+        return _NodeRec(uid, "AccumulateGrad", kind, None, None, {}, {}, value)
+
+    def _saved(self, fn: Any, eager: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+        names = self._type_saved_attrs.get(type(fn))
+        if names is None:
+            names = [a for a in dir(fn) if a.startswith("_saved_")]
+            self._type_saved_attrs[type(fn)] = names
+        saved: dict[str, Any] = {}
+        attrs: dict[str, Any] = {}
+        for name in names:
+            try:
+                value = getattr(fn, name)
+            except Exception:  # noqa: BLE001 - freed by an earlier backward, or not readable
+                continue
+            if isinstance(value, torch.Tensor):
+                saved[name] = self._summ(value) if eager else value.detach().clone()
+            elif isinstance(value, tuple | list) and value and all(isinstance(v, torch.Tensor) for v in value):
+                for i, v in enumerate(value):
+                    saved[f"{name}[{i}]"] = self._summ(v) if eager else v.detach().clone()
+            elif value is not None:  # None: not saved because not needed for this call
+                attrs[name] = _plain(value)
+        return saved, attrs
+
+    def _hook(self, fns: list[tuple[str, Any]], rec: _PassRec) -> list[Any]:
+        """Register the engine's own pre/post hooks on every node of the pass to record each step."""
+        steps = rec.steps
+        assert steps is not None and rec.leaf_before is not None and rec.leaf_after is not None
+        before, after = rec.leaf_before, rec.leaf_after
+        summ = self._summ
+        handles = []
+        current: dict[str, _StepRec] = {}
+        for uid, fn in fns:
+            if type(fn).__name__ == "AccumulateGrad":
+                var = fn.variable
+
+                def pre_leaf(grad_outputs: Any, uid: str = uid, var: torch.Tensor = var) -> None:
+                    before[uid] = summ(var.grad)
+                    step = _StepRec(uid, tuple(summ(g) for g in grad_outputs))
+                    current[uid] = step
+                    steps.append(step)
+
+                def post_leaf(grad_inputs: Any, grad_outputs: Any, uid: str = uid, var: torch.Tensor = var) -> None:
+                    after[uid] = summ(var.grad)
+
+                handles.append(fn.register_prehook(pre_leaf))
+                handles.append(fn.register_hook(post_leaf))
+            else:
+                def pre(grad_outputs: Any, uid: str = uid) -> None:
+                    step = _StepRec(uid, tuple(grad_outputs))
+                    current[uid] = step
+                    steps.append(step)
+
+                def post(grad_inputs: Any, grad_outputs: Any, uid: str = uid) -> None:
+                    step = current.get(uid)
+                    if step is not None:
+                        step.grad_inputs = tuple(grad_inputs)
+
+                handles.append(fn.register_prehook(pre))
+                handles.append(fn.register_hook(post))
+        return handles
+
+    def _store(self, rec: _PassRec, eager: bool) -> None:
+        with self._lock:
+            if eager:
+                p = self._build(rec, full=True)
+                self.passes.append(p)
+            else:
+                self._pending = rec
+                p = self._build(rec, full=False)
+        self._emit({"event": "pass_finished", "index": rec.index, "pass": p.to_dict()})
+
+    def _demote_pending(self) -> None:
+        rec, self._pending = self._pending, None
+        if rec is not None:
+            self.passes.append(self._build(rec, full=False))
+
+    def _finish_pending(self) -> None:
+        rec, self._pending = self._pending, None
+        if rec is not None:
+            p = self._build(rec, full=True)
+            self.passes.append(p)
+            self._emit({"event": "pass_finished", "index": rec.index, "pass": p.to_dict()})
+
+    def _build(self, rec: _PassRec, full: bool) -> Pass:
+        nodes = rec.nodes or {}
+        names = rec.names or {}
+        leaf_grads = tuple(
+            LeafGrad(uid, (names.get(uid) or [None])[0], rec.leaf_before.get(uid), rec.leaf_after.get(uid))
+            for uid in (rec.leaf_before or {}) if uid in nodes)
+        if not full:
+            return Pass(rec.call, rec.line, rec.status, rec.error, leaf_grads=leaf_grads, code=rec.code,
+                        note=rec.note, detail="summary", roots=rec.roots)
+        summ = self._summ
+        out_nodes = []
+        for n in nodes.values():
+            ns = list(names.get(n.id, ()))
+            if n.hint and n.hint not in ns:
+                ns.append(n.hint)
+            out_nodes.append(Node(n.id, n.type, n.kind, tuple(ns), n.line, self._code(n.line), n.module,
+                                  {k: summ(v) for k, v in n.saved.items()}, n.attrs, summ(n.tensor)))
+        steps = tuple(Step(s.node, tuple(summ(g) for g in s.grad_outputs), tuple(summ(g) for g in s.grad_inputs))
+                      for s in rec.steps or ())
+        return Pass(rec.call, rec.line, rec.status, rec.error, tuple(out_nodes), tuple(rec.edges or ()), steps,
+                    leaf_grads, rec.roots, rec.code, rec.note, "full", tuple(summ(t) for t in rec.results))
+
+    # ---------------------------------------------------------------- names
+
+    def _names_in(self, frame: Any) -> dict[str, list[str]]:
+        """node id -> the user's names for it, from the calling frame's locals and the program's globals."""
+        names: dict[str, list[str]] = {}
+        scopes = [self.namespace]
+        if frame is not None and frame.f_locals is not self.namespace:
+            scopes.insert(0, frame.f_locals)
+        for scope in scopes:
+            for name, value in _named_tensors(scope):
+                uid = self._tensor_uid(value)
+                if uid is not None and name not in names.setdefault(uid, []):
+                    names[uid].append(name)
+        return names
+
+    def _tensor_uid(self, t: torch.Tensor) -> str | None:
+        if t.grad_fn is not None:
+            return self._node_uid(t.grad_fn)
+        if t.requires_grad:
+            return self._leaf_uid(t)
+        return None
+
+    def _add_final_names(self, passes: list[Pass]) -> list[Pass]:
+        final = self._names_in(None)
+        out = []
+        for p in passes:
+            if p.detail != "full":
+                out.append(p)
+                continue
+            nodes = tuple(replace(n, names=tuple(dict.fromkeys((*n.names, *final.get(n.id, ())))))
+                          if n.id in final else n for n in p.nodes)
+            out.append(replace(p, nodes=nodes))
+        return out
+
+    def _final_grads(self) -> dict[str, TensorSummary]:
+        grads: dict[str, TensorSummary] = {}
+        for name, t in _named_tensors(self.namespace):
+            if t.grad_fn is None and t.grad is not None and name not in grads:
+                grads[name] = summarize(t.grad, self.options.values_limit)
+        return grads
+
+    # ---------------------------------------------------------------- implicit pass
+
+    def _implicit_pass(self, root: str | None) -> None:
+        """The program never called backward (or the caller named a root): run one from the last tensor."""
+        candidates = [(k, v) for k, v in self.namespace.items()
+                      if isinstance(v, torch.Tensor) and not k.startswith("_") and v.grad_fn is not None]
+        if root is not None:
+            value = self.namespace.get(root)
+            if not isinstance(value, torch.Tensor) or not value.requires_grad:
+                self.passes.append(Pass("implicit", None, "error", ErrorInfo(
+                    "ValueError", f"--root {root}: no top-level tensor named {root!r} that requires grad")))
+                return
+            name, t = root, value
+        elif candidates:
+            name, t = max(candidates, key=lambda kv: int(self._node_uid(kv[1].grad_fn)[1:]))
+        else:
+            return
+        gradient = None if t.numel() == 1 else torch.ones_like(t)
+        note = (f"implicit: {name}.backward()" if gradient is None
+                else f"implicit: {name}.backward(torch.ones_like({name})), i.e. {name}.sum().backward()")
+        try:
+            self._record_pass("implicit", None, [t], _ORIGINAL_BACKWARD, (t, gradient), {"retain_graph": True},
+                              note=note)
+        except Exception:  # noqa: BLE001 - recorded in the pass itself
+            pass
+
+
+class _Watching:
+    """Context manager installing (and always removing) every watcher of a `_Capture`."""
+
+    def __init__(self, capture: _Capture) -> None:
+        self.c = capture
+        self._handles: list[Any] = []
+
+    def __enter__(self) -> _Watching:
+        c = self.c
+        torch.autograd.backward = c._wrapped("backward", _ORIGINAL_BACKWARD)
+        torch.autograd.grad = c._wrapped("grad", _ORIGINAL_GRAD)
+        mods = torch.nn.modules.module
+        self._handles = [mods.register_module_forward_pre_hook(c._push_module),
+                         mods.register_module_forward_hook(c._pop_module, always_call=True)]
+        self._mode = _Capture._Mode(c)
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self._mode.__exit__(None, None, None)
+        finally:
+            for h in self._handles:
+                h.remove()
+            torch.autograd.backward = _ORIGINAL_BACKWARD
+            torch.autograd.grad = _ORIGINAL_GRAD
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _tensor_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> list[torch.Tensor]:
+    out = []
+    for a in (*args, *(kwargs or {}).values()):
+        if isinstance(a, torch.Tensor):
+            out.append(a)
+        elif isinstance(a, list | tuple):
+            out.extend(x for x in a if isinstance(x, torch.Tensor))
+    return out
+
+
+def _as_tensors(x: Any) -> list[torch.Tensor]:
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, list | tuple):
+        return [t for t in x if isinstance(t, torch.Tensor)]
+    return []
+
+
+def _named_tensors(scope: dict[str, Any]) -> Iterator[tuple[str, torch.Tensor]]:
+    """Tensors a person can name in `scope`: variables, parameters of modules (`net.0.weight`), and items
+    of lists, tuples and dicts (`params[0]`, `w['fc']`)."""
+    for name, value in list(scope.items()):
+        if name.startswith("__"):
+            continue
+        if isinstance(value, torch.Tensor):
+            yield name, value
+        elif isinstance(value, torch.nn.Module):
+            for pname, p in value.named_parameters(prefix=name):
+                yield pname, p
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value[:4096]):
+                if isinstance(v, torch.Tensor):
+                    yield f"{name}[{i}]", v
+        elif isinstance(value, dict):
+            for k, v in list(value.items())[:4096]:
+                if isinstance(v, torch.Tensor):
+                    yield f"{name}[{k!r}]", v
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe rendering of a non-tensor saved value (ints, sizes, dtypes, scalars...)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, tuple | list | torch.Size):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _assignment_targets(source: str) -> dict[int, str]:
+    """line -> the single variable a statement on that line assigns (`y = ...`, `y += ...`)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    targets: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name = node.target.id
+        else:
+            continue
+        for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+            targets.setdefault(line, name)
+    return targets
