@@ -1,0 +1,117 @@
+"""The output panel: the program's printed output as it streams in, and run errors pinned to their line."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from gradviz.core.trace import ErrorInfo
+
+MAX_LINES = 5000  # the panel keeps the last lines of a chatty program; the trace keeps its own bounded copy
+
+_STATUS_TITLES = {
+    "error": "Error",
+    "timeout": "Stopped: time limit",
+    "cancelled": "Stopped",
+}
+
+
+def describe_error(error: ErrorInfo | None, status: str = "error") -> str:
+    """One line a person reads: what went wrong and where, e.g. "ZeroDivisionError: division by zero (line 7)"."""
+    if error is None:
+        return _STATUS_TITLES.get(status, status)
+    text = f"{error.type}: {error.message}" if error.message else error.type
+    if error.line is not None:
+        text += f" (line {error.line})"
+    return text
+
+
+class OutputPanel(QWidget):
+    """Streams program output; shows the run's error as a banner whose "line N" link emits `line_activated`."""
+
+    line_activated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("outputPanel")
+        self.setAccessibleName("outputPanel")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self._banner = QLabel(self)
+        self._banner.setObjectName("errorBanner")
+        self._banner.setWordWrap(True)
+        self._banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self._banner.linkActivated.connect(self._on_link)
+        self._banner.setStyleSheet("QLabel#errorBanner { background: #fce8e6; color: #a50e0e; padding: 6px 8px;"
+                                   " border-bottom: 1px solid #f4b4ae; }")
+        self._banner.hide()
+        self._log = QPlainTextEdit(self)
+        self._log.setObjectName("outputLog")
+        self._log.setReadOnly(True)
+        self._log.setMaximumBlockCount(MAX_LINES)
+        self._log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self._log.setPlaceholderText("Output of print() appears here. Run with Ctrl+Enter.")
+        layout.addWidget(self._banner)
+        layout.addWidget(self._log)
+        self._error: ErrorInfo | None = None
+
+    def clear(self) -> None:
+        """Forget the previous run's output and error."""
+        self._log.clear()
+        self._banner.hide()
+        self._banner.clear()
+        self._error = None
+
+    def append_output(self, text: str) -> None:
+        """Add printed text exactly as the program wrote it (newlines included)."""
+        self._insert(text, None)
+
+    def append_status(self, text: str) -> None:
+        """A line from gradviz itself (run finished, stopped...), shown dimmed."""
+        self._insert_line(text, QColor("#80868b"))
+
+    def show_error(self, error: ErrorInfo | None, status: str = "error") -> None:
+        """Show what stopped the run: a banner on top (with a link to the line) and the same line in the log."""
+        self._error = error
+        title = _STATUS_TITLES.get(status, "Error")
+        line = describe_error(error, status)
+        body = html.escape(line)
+        if error is not None and error.line is not None:
+            body = html.escape(describe_error(ErrorInfo(error.type, error.message), status))
+            body += f' — <a href="line:{error.line}">line {error.line}</a>'
+        self._banner.setText(f"<b>{html.escape(title)}</b>&nbsp; {body}")
+        self._banner.show()
+        self._insert_line(line, QColor("#d93025"))
+
+    def error(self) -> ErrorInfo | None:
+        return self._error
+
+    def error_text(self) -> str:
+        """The banner's text as plain words ('' when there is no error)."""
+        return self._banner.text() if self._banner.isVisible() or self._error else ""
+
+    def output_text(self) -> str:
+        return self._log.toPlainText()
+
+    def _on_link(self, href: str) -> None:
+        if href.startswith("line:"):
+            self.line_activated.emit(int(href.split(":", 1)[1]))
+
+    def _insert(self, text: str, colour: QColor | None) -> None:
+        cursor = self._log.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        fmt = QTextCharFormat()
+        if colour is not None:
+            fmt.setForeground(colour)
+        cursor.insertText(text, fmt)
+        self._log.setTextCursor(cursor)
+        self._log.ensureCursorVisible()
+
+    def _insert_line(self, text: str, colour: QColor) -> None:
+        existing = self._log.toPlainText()
+        prefix = "" if not existing or existing.endswith("\n") else "\n"
+        self._insert(prefix + text + "\n", colour)

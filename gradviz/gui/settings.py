@@ -1,0 +1,119 @@
+"""Persistent user preferences (QSettings, organisation "gradviz"): geometry, recent files, theme, zoom, timeout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANISATION = "gradviz"
+APPLICATION = "gradviz"
+MAX_RECENT = 10
+THEMES = ("light", "dark")
+ZOOM_MODES = ("fit", "keep")  # on a new pass: fit the whole graph, or keep the current zoom
+
+
+class Settings:
+    """Typed access to the app's QSettings; `path` puts them in a private INI file (tests, `gradviz shot`)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        if path is None:
+            self._qs = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+        else:
+            self._qs = QSettings(str(path), QSettings.Format.IniFormat)
+
+    @property
+    def qsettings(self) -> QSettings:
+        return self._qs
+
+    def file_name(self) -> str:
+        """Where these settings live on disk."""
+        return self._qs.fileName()
+
+    def sync(self) -> None:
+        self._qs.sync()
+
+    # -- window ---------------------------------------------------------------------------------------------
+
+    def geometry(self) -> QByteArray | None:
+        value = self._qs.value("window/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_geometry(self, value: QByteArray) -> None:
+        self._qs.setValue("window/geometry", value)
+
+    def window_state(self) -> QByteArray | None:
+        value = self._qs.value("window/state")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_window_state(self, value: QByteArray) -> None:
+        self._qs.setValue("window/state", value)
+
+    def splitter_state(self, name: str) -> QByteArray | None:
+        value = self._qs.value(f"window/splitter_{name}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_splitter_state(self, name: str, value: QByteArray) -> None:
+        self._qs.setValue(f"window/splitter_{name}", value)
+
+    # -- recent files ---------------------------------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = self._qs.value("files/recent", [])
+        if isinstance(value, str):  # QSettings returns a lone string for a one-element list in INI files
+            value = [value]
+        return [str(v) for v in (value or []) if v]
+
+    def add_recent_file(self, path: str | Path) -> list[str]:
+        """Move `path` to the top of the recent list (absolute, no duplicates, at most MAX_RECENT)."""
+        path = str(Path(path).resolve())
+        files = [path] + [f for f in self.recent_files() if f != path]
+        files = files[:MAX_RECENT]
+        self._qs.setValue("files/recent", files)
+        return files
+
+    def clear_recent_files(self) -> None:
+        self._qs.setValue("files/recent", [])
+
+    # -- appearance and behaviour ---------------------------------------------------------------------------
+
+    def theme(self) -> str:
+        value = str(self._qs.value("view/theme", "light"))
+        return value if value in THEMES else "light"
+
+    def set_theme(self, name: str) -> None:
+        if name not in THEMES:
+            raise ValueError(f"unknown theme {name!r}; expected one of {THEMES}")
+        self._qs.setValue("view/theme", name)
+
+    def zoom_mode(self) -> str:
+        value = str(self._qs.value("view/zoom", "fit"))
+        return value if value in ZOOM_MODES else "fit"
+
+    def set_zoom_mode(self, mode: str) -> None:
+        if mode not in ZOOM_MODES:
+            raise ValueError(f"unknown zoom mode {mode!r}; expected one of {ZOOM_MODES}")
+        self._qs.setValue("view/zoom", mode)
+
+    def play_speed(self) -> float:
+        try:
+            value = float(self._qs.value("view/play_speed", 1.0))
+        except (TypeError, ValueError):
+            return 1.0
+        return value if value > 0 else 1.0
+
+    def set_play_speed(self, speed: float) -> None:
+        self._qs.setValue("view/play_speed", float(speed))
+
+    def timeout(self) -> float:
+        """Seconds a run may take before the runner stops it."""
+        try:
+            value = float(self._qs.value("runner/timeout", 30.0))
+        except (TypeError, ValueError):
+            return 30.0
+        return value if value > 0 else 30.0
+
+    def set_timeout(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError("timeout must be positive")
+        self._qs.setValue("runner/timeout", float(seconds))

@@ -1,0 +1,318 @@
+"""The stepper: which backward pass is shown, and how far through the engine's steps the replay has gone."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
+
+from gradviz.core.trace import Pass, Trace
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+BASE_INTERVAL_MS = 800  # one engine step per 0.8 s at 1x: slow enough to follow on a projector
+
+
+def pass_title(index: int, pass_: Pass) -> str:
+    """How a pass is listed: "2. backward() · line 14", plus its state when it is not a plain success."""
+    call = {"backward": "backward()", "grad": "autograd.grad()", "implicit": "implicit backward()"}.get(
+        pass_.call, pass_.call)
+    text = f"{index + 1}. {call}"
+    if pass_.line is not None:
+        text += f" · line {pass_.line}"
+    if pass_.detail != "full":
+        text += " · summary"
+    if pass_.status != "ok":
+        text += f" · {pass_.status}"
+    return text
+
+
+def step_caption(pass_: Pass, k: int) -> str:
+    """What the replay shows at step k: "before backward", or which node the engine just ran."""
+    n = len(pass_.steps)
+    if n == 0:
+        return "no steps recorded" if pass_.detail == "full" else "summary only: graph not kept"
+    if k <= 0:
+        return f"step 0 / {n} · before backward"
+    node_id = pass_.steps[k - 1].node
+    try:
+        node = pass_.node(node_id)
+        label = node.type + (f" ({', '.join(node.names)})" if node.names else "")
+    except KeyError:
+        label = node_id
+    return f"step {k} / {n} · {label}"
+
+
+class Stepper(QWidget):
+    """Pass selector plus a timeline (first / previous / play / next / last, slider, speed).
+
+    Emits `pass_changed(index)` and `step_changed(k)`, k in 0..len(steps): 0 is before the first engine step,
+    k means steps[0..k-1] have run. Keys when focused: Left/Right, Space, Home/End."""
+
+    pass_changed = Signal(int)
+    step_changed = Signal(int)
+    playing_changed = Signal(bool)
+    speed_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stepper")
+        self.setAccessibleName("stepper")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._trace: Trace | None = None
+        self._pass_index = -1
+        self._step = 0
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._on_tick)
+        self._speed = 1.0
+
+        self.pass_selector = QComboBox(self)
+        self.pass_selector.setObjectName("passSelector")
+        self.pass_selector.setAccessibleName("passSelector")
+        self.pass_selector.setToolTip("Which backward()/autograd.grad() call to show")
+        self.pass_selector.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.pass_selector.setMinimumWidth(200)
+        self.pass_selector.currentIndexChanged.connect(self._on_pass_selected)
+
+        style = self.style()
+        self.first_button = self._button("firstButton", style.standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward),
+                                         "First step (Home)", self.first)
+        self.prev_button = self._button("prevButton", style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward),
+                                        "Previous step (Left)", self.previous)
+        self.play_button = self._button("playButton", style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
+                                        "Play / pause (Space)", self.toggle_play)
+        self.next_button = self._button("nextButton", style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward),
+                                        "Next step (Right)", self.next)
+        self.last_button = self._button("lastButton", style.standardIcon(QStyle.StandardPixmap.SP_MediaSkipForward),
+                                        "Last step (End)", self.last)
+
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setObjectName("stepSlider")
+        self.slider.setAccessibleName("stepSlider")
+        self.slider.setPageStep(1)
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.setTickInterval(1)
+        self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.slider.valueChanged.connect(self.set_step)
+
+        self.speed_box = QComboBox(self)
+        self.speed_box.setObjectName("speedBox")
+        self.speed_box.setToolTip("Playback speed")
+        for s in SPEEDS:
+            self.speed_box.addItem(f"{s:g}×", s)
+        self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed_box.currentIndexChanged.connect(lambda i: self.set_speed(SPEEDS[i]))
+
+        self.caption = QLabel(self)
+        self.caption.setObjectName("stepCaption")
+        self.caption.setMinimumWidth(260)
+        font = self.caption.font()
+        font.setBold(True)
+        self.caption.setFont(font)
+
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 4, 6, 4)
+        row.addWidget(QLabel("Pass", self))
+        row.addWidget(self.pass_selector)
+        row.addSpacing(8)
+        for b in (self.first_button, self.prev_button, self.play_button, self.next_button, self.last_button):
+            row.addWidget(b)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.speed_box)
+        row.addWidget(self.caption)
+        self._sync_controls()
+
+    def _button(self, name: str, icon, tip: str, slot) -> QToolButton:  # noqa: ANN001
+        button = QToolButton(self)
+        button.setObjectName(name)
+        button.setAccessibleName(name)
+        button.setIcon(icon)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    # -- state ----------------------------------------------------------------------------------------------
+
+    def trace(self) -> Trace | None:
+        return self._trace
+
+    def current_pass(self) -> Pass | None:
+        if self._trace is None or not 0 <= self._pass_index < len(self._trace.passes):
+            return None
+        return self._trace.passes[self._pass_index]
+
+    def pass_index(self) -> int:
+        return self._pass_index
+
+    def step(self) -> int:
+        return self._step
+
+    def step_count(self) -> int:
+        p = self.current_pass()
+        return len(p.steps) if p is not None else 0
+
+    def is_playing(self) -> bool:
+        return self._timer.isActive()
+
+    def speed(self) -> float:
+        return self._speed
+
+    def set_trace(self, trace: Trace | None, pass_index: int | None = None) -> None:
+        """Show a new run: list its passes and select `pass_index` (default: the first pass with a full graph)."""
+        self.pause()
+        self._trace = trace
+        self._pass_index = -1
+        self.pass_selector.blockSignals(True)
+        self.pass_selector.clear()
+        passes = trace.passes if trace is not None else ()
+        for i, p in enumerate(passes):
+            self.pass_selector.addItem(pass_title(i, p), i)
+        self.pass_selector.blockSignals(False)
+        if not passes:
+            self._step = 0
+            self._sync_controls()
+            self.pass_changed.emit(-1)
+            return
+        if pass_index is None:
+            pass_index = next((i for i, p in enumerate(passes) if p.detail == "full" and p.nodes), 0)
+        self.set_pass(pass_index)
+
+    def set_pass(self, index: int) -> None:
+        """Select pass `index`; the replay restarts before its first step."""
+        if self._trace is None or not 0 <= index < len(self._trace.passes):
+            return
+        self.pause()
+        if self.pass_selector.currentIndex() != index:
+            self.pass_selector.blockSignals(True)
+            self.pass_selector.setCurrentIndex(index)
+            self.pass_selector.blockSignals(False)
+        changed = index != self._pass_index
+        self._pass_index = index
+        self._step = 0
+        self._sync_controls()
+        if changed:
+            self.pass_changed.emit(index)
+        self.step_changed.emit(0)
+
+    def set_step(self, k: int) -> None:
+        """Replay to step k (clamped to 0..len(steps))."""
+        k = min(max(int(k), 0), self.step_count())
+        if k == self._step:
+            self._sync_slider()
+            return
+        self._step = k
+        self._sync_controls()
+        self.step_changed.emit(k)
+
+    def set_speed(self, speed: float) -> None:
+        """Playback speed as a multiple of one step per BASE_INTERVAL_MS."""
+        self._speed = max(0.05, float(speed))
+        idx = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self._speed))
+        if self.speed_box.currentIndex() != idx:
+            self.speed_box.blockSignals(True)
+            self.speed_box.setCurrentIndex(idx)
+            self.speed_box.blockSignals(False)
+        self._timer.setInterval(self.interval_ms())
+        self.speed_changed.emit(self._speed)
+
+    def interval_ms(self) -> int:
+        return max(20, round(BASE_INTERVAL_MS / self._speed))
+
+    # -- navigation -----------------------------------------------------------------------------------------
+
+    def first(self) -> None:
+        self.set_step(0)
+
+    def last(self) -> None:
+        self.set_step(self.step_count())
+
+    def next(self) -> None:
+        self.set_step(self._step + 1)
+
+    def previous(self) -> None:
+        self.set_step(self._step - 1)
+
+    def play(self) -> None:
+        """Advance one step per tick until the end (from the start again if already at the end)."""
+        if self.step_count() == 0 or self.is_playing():
+            return
+        if self._step >= self.step_count():
+            self.set_step(0)
+        self._timer.start(self.interval_ms())
+        self._sync_play_button()
+        self.playing_changed.emit(True)
+
+    def pause(self) -> None:
+        if self._timer.isActive():
+            self._timer.stop()
+            self._sync_play_button()
+            self.playing_changed.emit(False)
+
+    def toggle_play(self) -> None:
+        if self.is_playing():
+            self.pause()
+        else:
+            self.play()
+
+    def handle_key(self, event: QKeyEvent) -> bool:
+        """Timeline keys, shared with the graph view: returns True if the key was used."""
+        key = event.key()
+        actions = {Qt.Key.Key_Left: self.previous, Qt.Key.Key_Right: self.next, Qt.Key.Key_Space: self.toggle_play,
+                   Qt.Key.Key_Home: self.first, Qt.Key.Key_End: self.last}
+        action = actions.get(key)
+        if action is None or event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+            return False
+        action()
+        return True
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if not self.handle_key(event):
+            super().keyPressEvent(event)
+
+    def _on_tick(self) -> None:
+        if self._step >= self.step_count():
+            self.pause()
+            return
+        self.next()
+        if self._step >= self.step_count():
+            self.pause()
+
+    def _on_pass_selected(self, combo_index: int) -> None:
+        if combo_index >= 0:
+            self.set_pass(combo_index)
+
+    # -- widgets --------------------------------------------------------------------------------------------
+
+    def _sync_slider(self) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, self.step_count())
+        self.slider.setValue(self._step)
+        self.slider.blockSignals(False)
+
+    def _sync_play_button(self) -> None:
+        icon = QStyle.StandardPixmap.SP_MediaPause if self.is_playing() else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
+    def _sync_controls(self) -> None:
+        p = self.current_pass()
+        n = self.step_count()
+        self._sync_slider()
+        has_steps = n > 0
+        for b in (self.first_button, self.prev_button):
+            b.setEnabled(has_steps and self._step > 0)
+        for b in (self.next_button, self.last_button):
+            b.setEnabled(has_steps and self._step < n)
+        self.play_button.setEnabled(has_steps)
+        self.slider.setEnabled(has_steps)
+        self.pass_selector.setEnabled(self._trace is not None and bool(self._trace.passes))
+        self.caption.setText(step_caption(p, self._step) if p is not None else "no backward pass yet")
+        self._sync_play_button()
