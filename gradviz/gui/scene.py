@@ -1,0 +1,580 @@
+"""The graph drawing: Qt scene items for a laid-out pass, styled by the replay step. This is the only code
+that draws a graph — the window's view and every exported file (SVG, PNG, PDF, GIF) render this scene.
+
+The look follows docs/visual-language.md; colours, fonts and pen widths come from `gradviz.gui.theme`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+    QTransform,
+)
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsScene,
+    QGraphicsSceneHoverEvent,
+    QGraphicsSceneMouseEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from gradviz.core.layout import (
+    BODY,
+    LABEL_PAD_X,
+    LINE_GAP,
+    MONO,
+    NODE_PAD_Y,
+    ROLES,
+    SMALL,
+    TITLE,
+    EdgePath,
+    Layout,
+    Measure,
+    NodeBox,
+    TextLine,
+    cut_text,
+    edge_label_lines,
+    format_tensor,
+    node_lines,
+    seed_label_lines,
+)
+from gradviz.core.replay import (
+    CURRENT,
+    DETACHED,
+    DONE,
+    EDGE_CARRIED,
+    EDGE_DETACHED,
+    EDGE_FRESH,
+    EDGE_PENDING,
+    PENDING,
+    Replay,
+)
+from gradviz.core.trace import Edge, Node, Pass
+from gradviz.gui.theme import LIGHT, Font, Theme
+
+SCENE_MARGIN = 24.0
+# Below this many screen pixels per text pixel, text is unreadable: items skip drawing it.
+TEXT_LOD = 0.45
+# Below this, items draw only their silhouette.
+SHAPE_LOD = 0.12
+
+
+def qfont(font: Font) -> QFont:
+    """A QFont in pixels for a theme `Font` (pixel sizes keep drawings identical on every screen DPI)."""
+    f = QFont(font.family)
+    f.setPixelSize(max(1, round(font.size)))
+    f.setBold(font.bold)
+    f.setKerning(False)  # measured width == drawn width, in every paint device
+    return f
+
+
+class Fonts:
+    """QFonts and metrics of a theme's text roles."""
+
+    def __init__(self, theme: Theme) -> None:
+        self.fonts = {role: qfont(theme.fonts[role]) for role in ROLES}
+        self.metrics = {role: QFontMetricsF(f) for role, f in self.fonts.items()}
+
+    def measure(self, text: str, role: str) -> tuple[float, float]:
+        """Width and height of one line of text: what layout sizes boxes with."""
+        m = self.metrics[role]
+        return math.ceil(m.horizontalAdvance(text)) + 1.0, math.ceil(m.height())
+
+
+def qt_measure(theme: Theme = LIGHT) -> Measure:
+    """A font-metrics callback for `gradviz.core.layout` using the fonts the scene draws with."""
+    return Fonts(theme).measure
+
+
+def _color(spec: str) -> QColor:
+    return QColor(spec)
+
+
+def _draw_lines(painter: QPainter, fonts: Fonts, lines: Iterable[tuple[TextLine, QColor]], rect: QRectF,
+                align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignHCenter) -> None:
+    """Stacked text lines, vertically centred in `rect`, each in the font of its role."""
+    items = list(lines)
+    heights = [fonts.measure(t.text, t.role)[1] for t, _ in items]
+    total = sum(heights) + LINE_GAP * max(len(items) - 1, 0)
+    y = rect.center().y() - total / 2
+    for (line, color), h in zip(items, heights, strict=True):
+        painter.setFont(fonts.fonts[line.role])
+        painter.setPen(color)
+        painter.drawText(QRectF(rect.left(), y, rect.width(), h), align | Qt.AlignmentFlag.AlignVCenter, line.text)
+        y += h + LINE_GAP
+
+
+class NodeItem(QGraphicsItem):
+    """One node: a grad_fn (rounded box: op type, variable, line), a leaf tensor (square box: name, shape,
+    `.grad` before → after), or a ghost of a cut-off branch (grey, dashed). Its state at the current step
+    shows as fill, border weight and a check mark, not as colour alone."""
+
+    def __init__(self, graph: GraphScene, node: Node, box: NodeBox, is_root: bool) -> None:
+        super().__init__()
+        self.graph = graph
+        self.node = node
+        self.box = box
+        self.is_root = is_root
+        self.rect = QRectF(box.left, box.top, box.width, box.height)
+        self.state = DETACHED if node.kind == "detached" else PENDING
+        self.highlighted = False
+        self.selected = False
+        self.lines: tuple[TextLine, ...] = node_lines(node)
+        self.setZValue(2)
+        self.setAcceptHoverEvents(True)
+        self.setToolTip(_node_tooltip(node))
+        self._outline = QPainterPath()
+        radius = 2.0 if node.kind == "leaf" else graph.theme.corner_radius
+        self._outline.addRoundedRect(self.rect, radius, radius)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return self.rect.adjusted(-9, -9, 9, 9)
+
+    def shape(self) -> QPainterPath:
+        return self._outline
+
+    def restyle(self, replay: Replay, step: int) -> None:
+        """Take the node's state (and, for a leaf, its `.grad` line) at `step`, and repaint if it changed."""
+        state = replay.node_state(self.node.id, step)
+        lines = self.lines
+        if self.node.kind == "leaf":
+            lines = node_lines(self.node, replay.leaf_record(self.node.id), state in (DONE, CURRENT))
+        if state != self.state or lines != self.lines:
+            self.state, self.lines = state, lines
+            self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        theme = self.graph.theme
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        ghost = self.state == DETACHED
+        if ghost:
+            fill, border, width = theme.ghost_fill, theme.ghost_border, theme.ghost_pen
+        elif self.state == CURRENT:
+            fill, border, width = theme.current_fill, theme.current_border, theme.current_pen
+        elif self.state == DONE:
+            fill, border, width = theme.done_fill, theme.done_border, theme.done_pen
+        else:
+            fill, border, width = theme.pending_fill, theme.pending_border, theme.pending_pen
+        pen = QPen(_color(border), width)
+        pen.setCosmetic(False)
+        if ghost:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > SHAPE_LOD)
+        if self.highlighted:
+            halo = QPen(_color(theme.highlight), theme.highlight_pen)
+            painter.setPen(halo)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(self.rect.adjusted(-5, -5, 5, 5), 12, 12)
+        if self.selected:
+            sel = QPen(_color(theme.selection), 2.0, Qt.PenStyle.DashLine)
+            painter.setPen(sel)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(self.rect.adjusted(-7.5, -7.5, 7.5, 7.5), 13, 13)
+        painter.setPen(pen)
+        painter.setBrush(QBrush(_color(fill)))
+        painter.drawPath(self._outline)
+        if lod < SHAPE_LOD:
+            return
+        if self.node.kind == "leaf" and not ghost:
+            self._paint_leaf_band(painter, theme, fill)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(self._outline)
+        if self.is_root:
+            painter.setPen(QPen(_color(border), max(1.0, width * 0.6)))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(self.rect.adjusted(-4, -4, 4, 4), theme.corner_radius + 3,
+                                    theme.corner_radius + 3)
+        if self.state == DONE:
+            self._paint_check(painter, theme)
+        if lod * min(f.size for f in theme.fonts.values()) < TEXT_LOD * 10:
+            return
+        self._paint_text(painter, theme, ghost)
+
+    def _paint_leaf_band(self, painter: QPainter, theme: Theme, fill: str) -> None:
+        """The leaf's header band behind its name: a tensor box, visibly not an operation."""
+        title_h = self.graph.fonts.measure(self.lines[0].text, TITLE)[1]
+        band = QRectF(self.rect.left(), self.rect.top(), self.rect.width(), NODE_PAD_Y + title_h + 1)
+        color = _color(theme.leaf_band) if self.state == PENDING else _color(fill).darker(112)
+        painter.fillRect(band, color)
+
+    def _paint_check(self, painter: QPainter, theme: Theme) -> None:
+        """A check-mark badge on the top-right corner: done, readable without colour."""
+        c = QPointF(self.rect.right() - 1, self.rect.top() + 1)
+        painter.setPen(QPen(_color(theme.background), 1.5))
+        painter.setBrush(_color(theme.check))
+        painter.drawEllipse(c, 7.5, 7.5)
+        tick = QPainterPath(QPointF(c.x() - 3.6, c.y() + 0.2))
+        tick.lineTo(c.x() - 1.0, c.y() + 3.0)
+        tick.lineTo(c.x() + 3.8, c.y() - 2.8)
+        pen = QPen(QColor("#ffffff"), 2.0)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(tick)
+
+    def _paint_text(self, painter: QPainter, theme: Theme, ghost: bool) -> None:
+        main = _color(theme.ghost_text if ghost else theme.current_text if self.state == CURRENT else theme.text)
+        muted = _color(theme.ghost_text if ghost else theme.current_text if self.state == CURRENT
+                       else theme.muted_text)
+        colored = [(line, main if line.role in (TITLE, MONO) else muted) for line in self.lines]
+        inner = self.rect.adjusted(0, NODE_PAD_Y, 0, -NODE_PAD_Y)
+        if self.node.kind == "leaf" and not ghost:
+            title_h = self.graph.fonts.measure(self.lines[0].text, TITLE)[1]
+            _draw_lines(painter, self.graph.fonts, colored[:1],
+                        QRectF(inner.left(), inner.top(), inner.width(), title_h))
+            rest = QRectF(inner.left() + LABEL_PAD_X * 2, inner.top() + title_h + LINE_GAP,
+                          inner.width() - LABEL_PAD_X * 4, inner.height() - title_h - LINE_GAP)
+            _draw_lines(painter, self.graph.fonts, colored[1:], rest, Qt.AlignmentFlag.AlignLeft)
+        else:
+            _draw_lines(painter, self.graph.fonts, colored, inner)
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802 (Qt API)
+        self.graph.node_hovered.emit(self.node.id)
+        super().hoverEnterEvent(event)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt API)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.graph.select_node(self.node.id)
+            self.graph.node_clicked.emit(self.node.id)
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+
+def _node_tooltip(node: Node) -> str:
+    head = node.type if node.kind != "leaf" else f"leaf tensor {', '.join(node.names) or ''}".strip()
+    parts = [head]
+    if node.code:
+        parts.append(node.code if node.line is None else f"L{node.line}: {node.code}")
+    elif node.line is not None:
+        parts.append(f"line {node.line}")
+    if node.module:
+        parts.append(f"in {node.module}")
+    if node.kind == "detached":
+        parts.append("cut off from the graph: no gradient reaches it")
+    return "\n".join(parts)
+
+
+class EdgeItem(QGraphicsItem):
+    """One edge along the gradient flow (arrow towards the node that receives the gradient), with the
+    gradient it carried once it has carried one; ghost edges are grey and dashed."""
+
+    def __init__(self, graph: GraphScene, path: EdgePath, label: tuple[TextLine, ...]) -> None:
+        super().__init__()
+        self.graph = graph
+        self.edge = path
+        self.text = label[0].text if label else ""
+        self.state = EDGE_DETACHED if path.kind == "detached" else EDGE_PENDING
+        self.setZValue(0)
+        self.path = QPainterPath()
+        if path.points:
+            self.path.moveTo(*path.points[0])
+            pts = path.points[1:]
+            for i in range(0, len(pts) - 2, 3):
+                self.path.cubicTo(QPointF(*pts[i]), QPointF(*pts[i + 1]), QPointF(*pts[i + 2]))
+        self.head = QPolygonF()
+        if path.arrow is not None:
+            (bx, by), (tx, ty) = path.arrow
+            dx, dy = tx - bx, ty - by
+            length = math.hypot(dx, dy) or 1.0
+            nx, ny = -dy / length * length * 0.42, dx / length * length * 0.42
+            self.head = QPolygonF([QPointF(tx, ty), QPointF(bx + nx, by + ny), QPointF(bx - nx, by - ny)])
+        self.label_rect = QRectF()
+        if path.label is not None and path.label_size[0] > 0 and path.kind != "detached":
+            w, h = path.label_size
+            self.label_rect = QRectF(path.label[0] - w / 2, path.label[1] - h / 2, w, h)
+        self._bounds = self.path.boundingRect().united(self.head.boundingRect()).united(self.label_rect)
+        self._bounds.adjust(-4, -4, 4, 4)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return self._bounds
+
+    def restyle(self, state: str) -> None:
+        """Take a new state (pending / carried / fresh / detached) and repaint if it changed."""
+        if state != self.state:
+            self.state = state
+            self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        theme = self.graph.theme
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > SHAPE_LOD)
+        color, width = {
+            EDGE_DETACHED: (theme.edge_ghost, theme.ghost_pen),
+            EDGE_PENDING: (theme.edge_pending, theme.edge_pen),
+            EDGE_CARRIED: (theme.edge_carried, theme.edge_carried_pen),
+            EDGE_FRESH: (theme.edge_fresh, theme.edge_fresh_pen),
+        }[self.state]
+        pen = QPen(_color(color), width)
+        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+        if self.state == EDGE_DETACHED:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path)
+        if not self.head.isEmpty():
+            painter.setPen(QPen(_color(color), 1.0))
+            painter.setBrush(_color(color))
+            painter.drawPolygon(self.head)
+        if self.text and self.state in (EDGE_CARRIED, EDGE_FRESH) and not self.label_rect.isNull():
+            self._paint_label(painter, theme, color, lod)
+
+    def _paint_label(self, painter: QPainter, theme: Theme, color: str, lod: float) -> None:
+        fresh = self.state == EDGE_FRESH
+        painter.setPen(QPen(_color(color), 1.8 if fresh else 1.0))
+        painter.setBrush(_color(theme.label_fill))
+        painter.drawRoundedRect(self.label_rect, 4, 4)
+        if lod * theme.fonts[MONO].size < TEXT_LOD * 10:
+            return
+        painter.setFont(self.graph.fonts.fonts[MONO])
+        painter.setPen(_color(theme.label_text))
+        painter.drawText(self.label_rect, Qt.AlignmentFlag.AlignCenter, self.text)
+
+
+class CutMarkerItem(QGraphicsItem):
+    """Where a branch was cut off the graph: a scissors glyph across the ghost edge and how it was cut
+    (`detach()`, `no_grad`, ...). Its tooltip says what that means for the gradient."""
+
+    def __init__(self, graph: GraphScene, path: EdgePath, edge_path: QPainterPath, tooltip: str) -> None:
+        super().__init__()
+        self.graph = graph
+        self.edge = path
+        self.text = cut_text(path.cut)
+        self.setZValue(3)
+        self.setToolTip(tooltip)
+        self.at = edge_path.pointAtPercent(0.5)
+        self.angle = edge_path.angleAtPercent(0.5)
+        if path.label is not None and path.label_size[0] > 0:
+            w, h = path.label_size
+            self.label_rect = QRectF(path.label[0] - w / 2, path.label[1] - h / 2, w, h)
+        else:
+            w, h = graph.fonts.measure(self.text, SMALL)
+            self.label_rect = QRectF(self.at.x() + 10, self.at.y() - h / 2, w + 20, h + 4)
+        self._bounds = self.label_rect.united(QRectF(self.at.x() - 12, self.at.y() - 12, 24, 24))
+        self._bounds.adjust(-2, -2, 2, 2)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        theme = self.graph.theme
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        cut = _color(theme.cut)
+        # Two short bars across the edge: the gradient path is broken here.
+        painter.save()
+        painter.translate(self.at)
+        painter.rotate(-self.angle)
+        painter.setPen(QPen(_color(theme.background), 7.0))
+        painter.drawLine(QPointF(-2.5, 0), QPointF(2.5, 0))
+        bar = QPen(cut, 2.4)
+        bar.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(bar)
+        for dx in (-3.2, 3.2):
+            painter.drawLine(QPointF(dx - 1.5, -7), QPointF(dx + 1.5, 7))
+        painter.restore()
+        if lod < SHAPE_LOD:
+            return
+        painter.setPen(QPen(cut, 1.1))
+        painter.setBrush(_color(theme.background))
+        painter.drawRoundedRect(self.label_rect, 4, 4)
+        glyph = QPointF(self.label_rect.left() + LABEL_PAD_X + 7, self.label_rect.center().y())
+        self._paint_scissors(painter, glyph, cut)
+        if lod * theme.fonts[SMALL].size < TEXT_LOD * 10:
+            return
+        painter.setFont(self.graph.fonts.fonts[SMALL])
+        painter.setPen(cut)
+        text_rect = self.label_rect.adjusted(LABEL_PAD_X + 16, 0, -LABEL_PAD_X, 0)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.text)
+
+    @staticmethod
+    def _paint_scissors(painter: QPainter, c: QPointF, color: QColor) -> None:
+        """A small scissors glyph drawn as lines and rings, so it needs no font to have one."""
+        pen = QPen(color, 1.4)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(QPointF(c.x() - 4.2, c.y() - 3.2), 2.4, 2.4)
+        painter.drawEllipse(QPointF(c.x() - 4.2, c.y() + 3.2), 2.4, 2.4)
+        painter.drawLine(QPointF(c.x() - 2.2, c.y() - 1.9), QPointF(c.x() + 6.0, c.y() + 3.4))
+        painter.drawLine(QPointF(c.x() - 2.2, c.y() + 1.9), QPointF(c.x() + 6.0, c.y() - 3.4))
+
+
+def cut_tooltip(pass_: Pass, edge: Edge, nodes: dict[str, Node]) -> str:
+    """Why no gradient flows along a cut edge, in the program's own words where the trace has them."""
+    src, dst = nodes.get(edge.src), nodes.get(edge.dst)
+    cut = edge.cut or "cut"
+    cut_name = ", ".join(dst.names) if dst is not None and dst.names else "this branch"
+    where = f"{cut_name} was cut off with {cut}" if cut else f"{cut_name} was cut off"
+    first = where + " — gradient stops here"
+    if dst is not None and dst.code:
+        first = f"{dst.code}  →  {cut}: gradient stops here"
+    lines = [first]
+    if src is not None:
+        user = src.code or src.type
+        lines.append(f"{user} receives no gradient through input {edge.slot}; "
+                     f"{', '.join(dst.names) if dst is not None and dst.names else 'the cut-off branch'} "
+                     "and the nodes behind it get nothing from this pass.")
+    return "\n".join(lines)
+
+
+class GraphScene(QGraphicsScene):
+    """A laid-out pass as Qt items, restyled per replay step. Emits `node_clicked(id)`, `node_hovered(id)`
+    and `selection_changed(id or None)`; never opens dialogs."""
+
+    node_clicked = Signal(str)
+    node_hovered = Signal(str)
+    selection_changed = Signal(object)
+
+    def __init__(self, theme: Theme = LIGHT, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self.fonts = Fonts(theme)
+        self.pass_: Pass | None = None
+        self.layout: Layout | None = None
+        self.replay: Replay | None = None
+        self.step = 0
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[int, EdgeItem] = {}  # by index into Pass.edges
+        self.seeds: dict[str, EdgeItem] = {}  # a root's seed edge, by root id
+        self.cuts: list[CutMarkerItem] = []
+        self.selected: str | None = None
+        self._highlighted: set[str] = set()
+        self.restyled = 0  # items restyled by the last set_step (what a test checks to see the work done)
+        self.setBackgroundBrush(_color(theme.background))
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+
+    def measure(self) -> Measure:
+        """The font-metrics callback layouts for this scene must be computed with."""
+        return self.fonts.measure
+
+    # ------------------------------------------------------------------ content
+
+    def set_pass(self, pass_: Pass | None, layout: Layout | None) -> None:
+        """Show `pass_` drawn with `layout` (computed with `self.measure()`), at step 0."""
+        self.clear()
+        self.nodes, self.edges, self.seeds, self.cuts = {}, {}, {}, []
+        self.selected, self._highlighted = None, set()
+        self.pass_, self.layout, self.step = pass_, layout, 0
+        self.replay = Replay(pass_) if pass_ is not None else None
+        if pass_ is None or layout is None or self.replay is None:
+            self.setSceneRect(QRectF())
+            return
+        by_id = {n.id: n for n in pass_.nodes}
+        roots = set(pass_.roots)
+        for geo in layout.edges:
+            if geo.index < 0:
+                item = EdgeItem(self, geo, seed_label_lines(self.replay, geo.dst))
+                self.seeds[geo.dst] = item
+            else:
+                item = EdgeItem(self, geo, edge_label_lines(pass_, self.replay, geo.index))
+                self.edges[geo.index] = item
+            self.addItem(item)
+            if geo.kind == "detached" and geo.cut:
+                marker = CutMarkerItem(self, geo, item.path, cut_tooltip(pass_, pass_.edges[geo.index], by_id))
+                self.cuts.append(marker)
+                self.addItem(marker)
+        for box in layout.nodes:
+            item = NodeItem(self, by_id[box.id], box, box.id in roots)
+            self.nodes[box.id] = item
+            self.addItem(item)
+        self.setSceneRect(QRectF(-SCENE_MARGIN, -SCENE_MARGIN, layout.width + 2 * SCENE_MARGIN,
+                                 layout.height + 2 * SCENE_MARGIN))
+        self._restyle(self.nodes.keys(), self.edges.keys())
+
+    def set_step(self, k: int) -> None:
+        """Show the pass after `k` engine steps; restyles only the items whose state differs (no layout)."""
+        if self.replay is None:
+            return
+        k = self.replay.clamp(k)
+        nodes, edges = self.replay.changed(self.step, k)
+        self.step = k
+        self._restyle(nodes, edges)
+
+    def _restyle(self, node_ids: Iterable[str], edge_ids: Iterable[int]) -> None:
+        replay, k = self.replay, self.step
+        if replay is None:
+            return
+        count = 0
+        for nid in node_ids:
+            item = self.nodes.get(nid)
+            if item is not None:
+                item.restyle(replay, k)
+                count += 1
+            seed = self.seeds.get(nid)
+            if seed is not None:
+                seed.restyle(EDGE_CARRIED if replay.node_state(nid, k) != PENDING else EDGE_PENDING)
+                count += 1
+        for i in edge_ids:
+            edge = self.edges.get(i)
+            if edge is not None:
+                edge.restyle(replay.edge_state(i, k))
+                count += 1
+        self.restyled = count
+
+    def set_theme(self, theme: Theme) -> None:
+        """Restyle everything with another theme (same fonts keep the layout valid)."""
+        self.theme = theme
+        self.fonts = Fonts(theme)
+        self.setBackgroundBrush(_color(theme.background))
+        self.update()
+
+    def highlight_nodes(self, ids: Iterable[str]) -> None:
+        """Outline these nodes (e.g. those created by the editor's current line); the rest lose it."""
+        new = set(ids) & self.nodes.keys()
+        for nid in self._highlighted ^ new:
+            item = self.nodes[nid]
+            item.highlighted = nid in new
+            item.update()
+        self._highlighted = new
+
+    def select_node(self, node_id: str | None) -> None:
+        """Select one node (None clears); emits `selection_changed` when it changes."""
+        if node_id is not None and node_id not in self.nodes:
+            node_id = None
+        if node_id == self.selected:
+            return
+        for nid in (self.selected, node_id):
+            if nid is not None:
+                self.nodes[nid].selected = nid == node_id
+                self.nodes[nid].update()
+        self.selected = node_id
+        self.selection_changed.emit(node_id)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt API)
+        if (event.button() == Qt.MouseButton.LeftButton
+                and not isinstance(self.itemAt(event.scenePos(), QTransform()), NodeItem)):
+            self.select_node(None)
+        super().mousePressEvent(event)
+
+    # ------------------------------------------------------------------ queries
+
+    def find(self, text: str) -> list[str]:
+        """Ids of nodes whose variable name or op type contains `text` (case-insensitive), in pass order."""
+        needle = text.strip().lower()
+        if not needle or self.pass_ is None:
+            return []
+        found = []
+        for n in self.pass_.nodes:
+            if any(needle in name.lower() for name in n.names) or needle in n.type.lower():
+                found.append(n.id)
+        return found
+
+    def graph_rect(self) -> QRectF:
+        """The drawing's rectangle with its margin: what exports render."""
+        return self.sceneRect()
+
