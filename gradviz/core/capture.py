@@ -49,6 +49,7 @@ class CaptureOptions:
     values_limit: int = 1024
     stdout_limit: int = 64 * 1024
     ghost_limit: int = 200  # nodes shown per cut-off branch
+    hold_bytes: int = 256 * 2**20  # tensors kept for summarising later; beyond this, passes are summarised now
 
 
 def run_program(source: str, filename: str = "<program>", *, root: str | None = None,
@@ -155,6 +156,20 @@ class _PassRec:
     leaf_after: dict[str, TensorSummary | None] | None = None
     names: dict[str, list[str]] | None = None
     results: tuple[Any, ...] = ()
+    leaf_steps: list[_StepRec] | None = None
+    cache: dict[int, tuple[Any, TensorSummary]] | None = None  # id -> (tensor kept alive, its summary)
+    held_bytes: int = 0
+
+    def summ(self, t: Any, values_limit: int) -> TensorSummary | None:
+        """Summarise once per tensor object within this pass (grads flow as the same tensor in and out)."""
+        if t is None or isinstance(t, TensorSummary):
+            return t
+        if self.cache is None:
+            self.cache = {}
+        hit = self.cache.get(id(t))
+        if hit is None:
+            hit = self.cache[id(t)] = (t, summarize(t, values_limit))
+        return hit[1]
 
 
 class _Capture:
@@ -177,8 +192,10 @@ class _Capture:
         self._local = threading.local()
         self._lock = threading.RLock()
         self._type_saved_attrs: dict[type, list[str]] = {}
-        self.passes: list[Pass] = []
-        self._pending: _PassRec | None = None  # the latest pass beyond keep_first, kept raw: it may be the last
+        # Passes in call order. Raw records keep references (and clones of what user code may change) and
+        # are summarised lazily: statistics of every tensor cost more than the backward itself.
+        self._records: list[_PassRec | Pass] = []
+        self._held_bytes = 0
 
     # ---------------------------------------------------------------- the run
 
@@ -205,13 +222,13 @@ class _Capture:
                 except BaseException as e:  # noqa: BLE001 - the user's error is data here
                     status, error = "error", self._error_info(e)
                 final_grads = self._final_grads()
-                if root is not None or (not self.passes and self._pending is None and status == "ok"):
+                if root is not None or (not self._records and status == "ok"):
                     self._implicit_pass(root)
         finally:
             sys.stdout, sys.stderr = old_out, old_err
         duration = time.perf_counter() - started
-        self._finish_pending()
-        passes = self._add_final_names(self.passes)
+        passes = self._add_final_names(
+            [r if isinstance(r, Pass) else self._build(r, full=True) for r in self._records])
         return Trace(status=status, error=error, stdout=out.text(), stdout_bytes=out.total_bytes,
                      passes=tuple(passes), final_grads=final_grads, filename=self.filename, duration=duration)
 
@@ -428,15 +445,14 @@ class _Capture:
     def _record_pass(self, call: str, frame: Any, roots: list[torch.Tensor], original: Callable[..., Any],
                      args: tuple[Any, ...], kwargs: dict[str, Any], note: str | None = None) -> Any:
         with self._lock:
-            self._demote_pending()
-            index = len(self.passes)
+            self._demote_previous()
+            index = len(self._records)
         line = frame.f_lineno if frame is not None else None
         rec = _PassRec(index, call, line, self._code(line), note)
         self._emit({"event": "pass_started", "index": index, "call": call, "line": line})
-        eager = index < self.options.keep_first
         rec.names = self._names_in(frame)
-        rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots, eager)
-        rec.steps, rec.leaf_before, rec.leaf_after = [], {}, {}
+        rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
+        rec.steps, rec.leaf_steps, rec.leaf_before, rec.leaf_after = [], [], {}, {}
         handles = self._hook(fns, rec)
         self._local.depth = 1
         try:
@@ -448,14 +464,13 @@ class _Capture:
             self._local.depth = 0
             for h in handles:
                 h.remove()
-            self._store(rec, eager)
-        if call == "grad" and result is not None:
+            if call == "grad" and rec.status == "ok":
+                rec.results = tuple(t.detach().clone() if isinstance(t, torch.Tensor) else None for t in result)
+            self._store(rec)
+        if call == "grad":
             for t in result:
                 if isinstance(t, torch.Tensor) and t.grad_fn is not None:
                     self._tag_created_by_engine(t.grad_fn, line)
-            rec.results = tuple(t.detach().clone() if isinstance(t, torch.Tensor) else None for t in result)
-            if eager:
-                rec.results = tuple(self._summ(t) for t in rec.results)
         return result
 
     def _tag_created_by_engine(self, fn: Any, line: int | None) -> None:
@@ -475,12 +490,7 @@ class _Capture:
         if self.on_event is not None:
             self.on_event(event)
 
-    def _summ(self, t: Any) -> TensorSummary | None:
-        if t is None or isinstance(t, TensorSummary):
-            return t
-        return summarize(t, self.options.values_limit)
-
-    def _snapshot(self, roots: list[torch.Tensor], eager: bool
+    def _snapshot(self, roots: list[torch.Tensor]
                   ) -> tuple[dict[str, _NodeRec], list[Edge], tuple[str, ...], list[tuple[str, Any]]]:
         """The graph reachable from `roots` as it stands now, plus the detached branches feeding it."""
         nodes: dict[str, _NodeRec] = {}
@@ -494,7 +504,7 @@ class _Capture:
                 root_ids.append(self._node_uid(t.grad_fn))
             elif t.requires_grad:
                 root_ids.append(self._leaf_uid(t))
-                nodes[root_ids[-1]] = self._leaf_rec(root_ids[-1], t, "leaf", eager)
+                nodes[root_ids[-1]] = self._leaf_rec(root_ids[-1], t, "leaf")
         cuts: list[tuple[str, int, Any, str]] = []
         while stack:
             fn = stack.pop()
@@ -502,7 +512,7 @@ class _Capture:
             if uid in nodes:
                 continue
             fns.append((uid, fn))
-            nodes[uid] = self._fn_rec(uid, fn, "function", eager)
+            nodes[uid] = self._fn_rec(uid, fn, "function")
             info = fn.metadata.get(_META_KEY) or {}
             for slot, origin, how in info.get("cuts", ()):
                 cuts.append((uid, slot, origin, how))
@@ -514,11 +524,11 @@ class _Capture:
                 if nid not in nodes:
                     stack.append(nf)
         for uid, slot, origin, how in cuts:
-            self._add_ghost(nodes, edges, uid, slot, origin, how, eager)
+            self._add_ghost(nodes, edges, uid, slot, origin, how)
         return nodes, edges, tuple(dict.fromkeys(root_ids)), fns
 
     def _add_ghost(self, nodes: dict[str, _NodeRec], edges: list[Edge], consumer: str, slot: int,
-                   origin: Any, how: str, eager: bool) -> None:
+                   origin: Any, how: str) -> None:
         """Add the branch cut off at `consumer`'s input `slot`: an edge of kind detached, and the cut-off
         nodes (kind detached) up to `ghost_limit`, joined to live nodes where they meet them."""
         if isinstance(origin, weakref.ref):
@@ -527,7 +537,7 @@ class _Capture:
                 return
             oid = self._leaf_uid(t)
             if oid not in nodes:
-                nodes[oid] = self._leaf_rec(oid, t, "detached", eager)
+                nodes[oid] = self._leaf_rec(oid, t, "detached")
             edges.append(Edge(consumer, oid, slot, "detached", how))
             return
         oid = self._node_uid(origin)
@@ -541,9 +551,9 @@ class _Capture:
                 continue
             budget -= 1
             if type(fn).__name__ == "AccumulateGrad":
-                nodes[uid] = self._leaf_rec(uid, fn.variable, "detached", eager)
+                nodes[uid] = self._leaf_rec(uid, fn.variable, "detached")
                 continue
-            nodes[uid] = self._fn_rec(uid, fn, "detached", eager)
+            nodes[uid] = self._fn_rec(uid, fn, "detached")
             for s, (nf, _) in enumerate(fn.next_functions):
                 if nf is None:
                     continue
@@ -552,20 +562,19 @@ class _Capture:
                 if nid not in nodes:
                     stack.append(nf)
 
-    def _fn_rec(self, uid: str, fn: Any, kind: str, eager: bool) -> _NodeRec:
+    def _fn_rec(self, uid: str, fn: Any, kind: str) -> _NodeRec:
         if type(fn).__name__ == "AccumulateGrad":
-            return self._leaf_rec(uid, fn.variable, kind if kind == "detached" else "leaf", eager)
+            return self._leaf_rec(uid, fn.variable, kind if kind == "detached" else "leaf")
         info = fn.metadata.get(_META_KEY) or {}
-        saved, attrs = self._saved(fn, eager)
+        saved, attrs = self._saved(fn)
         line = info.get("line")
         hint = self.assign_targets.get(line) if info.get("final") else None
         return _NodeRec(uid, type(fn).__name__, kind, line, info.get("module"), saved, attrs, hint=hint)
 
-    def _leaf_rec(self, uid: str, t: torch.Tensor, kind: str, eager: bool) -> _NodeRec:
-        value = self._summ(t) if eager else t.detach().clone()
-        return _NodeRec(uid, "AccumulateGrad", kind, None, None, {}, {}, value)
+    def _leaf_rec(self, uid: str, t: torch.Tensor, kind: str) -> _NodeRec:
+        return _NodeRec(uid, "AccumulateGrad", kind, None, None, {}, {}, t.detach().clone())
 
-    def _saved(self, fn: Any, eager: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _saved(self, fn: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         names = self._type_saved_attrs.get(type(fn))
         if names is None:
             names = [a for a in dir(fn) if a.startswith("_saved_")]
@@ -578,20 +587,21 @@ class _Capture:
             except Exception:  # noqa: BLE001 - freed by an earlier backward, or not readable
                 continue
             if isinstance(value, torch.Tensor):
-                saved[name] = self._summ(value) if eager else value.detach().clone()
+                saved[name] = _keepable(value)
             elif isinstance(value, tuple | list) and value and all(isinstance(v, torch.Tensor) for v in value):
                 for i, v in enumerate(value):
-                    saved[f"{name}[{i}]"] = self._summ(v) if eager else v.detach().clone()
+                    saved[f"{name}[{i}]"] = _keepable(v)
             elif value is not None:  # None: not saved because not needed for this call
                 attrs[name] = _plain(value)
         return saved, attrs
 
     def _hook(self, fns: list[tuple[str, Any]], rec: _PassRec) -> list[Any]:
-        """Register the engine's own pre/post hooks on every node of the pass to record each step."""
-        steps = rec.steps
-        assert steps is not None and rec.leaf_before is not None and rec.leaf_after is not None
+        """Register the engine's own pre/post hooks on every node of the pass to record each step. Hooks only
+        keep references; values are summarised when the pass ends (a leaf's old `.grad` is cloned, since
+        accumulation may happen in place)."""
+        steps, leaf_steps = rec.steps, rec.leaf_steps
         before, after = rec.leaf_before, rec.leaf_after
-        summ = self._summ
+        assert steps is not None and leaf_steps is not None and before is not None and after is not None
         handles = []
         current: dict[str, _StepRec] = {}
         for uid, fn in fns:
@@ -599,13 +609,13 @@ class _Capture:
                 var = fn.variable
 
                 def pre_leaf(grad_outputs: Any, uid: str = uid, var: torch.Tensor = var) -> None:
-                    before[uid] = summ(var.grad)
-                    step = _StepRec(uid, tuple(summ(g) for g in grad_outputs))
-                    current[uid] = step
+                    before[uid] = None if var.grad is None else var.grad.detach().clone()
+                    step = _StepRec(uid, tuple(grad_outputs))
                     steps.append(step)
+                    leaf_steps.append(step)
 
                 def post_leaf(grad_inputs: Any, grad_outputs: Any, uid: str = uid, var: torch.Tensor = var) -> None:
-                    after[uid] = summ(var.grad)
+                    after[uid] = var.grad
 
                 handles.append(fn.register_prehook(pre_leaf))
                 handles.append(fn.register_hook(post_leaf))
@@ -624,38 +634,64 @@ class _Capture:
                 handles.append(fn.register_hook(post))
         return handles
 
-    def _store(self, rec: _PassRec, eager: bool) -> None:
+    def _store(self, rec: _PassRec) -> None:
+        """End of a pass: copy what user code may change next (leaf grads), keep the rest by reference, and
+        summarise older passes if too much is held."""
+        clones: dict[int, torch.Tensor] = {}
+
+        def keep(t: Any) -> Any:
+            if not isinstance(t, torch.Tensor):
+                return t
+            c = clones.get(id(t))
+            if c is None:
+                c = clones[id(t)] = t.detach().clone()
+            return c
+
+        rec.leaf_after = {uid: keep(t) for uid, t in (rec.leaf_after or {}).items()}
+        for step in rec.leaf_steps or ():
+            step.grad_outputs = tuple(keep(g) for g in step.grad_outputs)
+        rec.held_bytes = _held_bytes(rec)
         with self._lock:
-            if eager:
-                p = self._build(rec, full=True)
-                self.passes.append(p)
-            else:
-                self._pending = rec
-                p = self._build(rec, full=False)
-        self._emit({"event": "pass_finished", "index": rec.index, "pass": p.to_dict()})
+            self._records.append(rec)
+            self._held_bytes += rec.held_bytes
+            for i, r in enumerate(self._records):
+                if self._held_bytes <= self.options.hold_bytes:
+                    break
+                if isinstance(r, _PassRec):
+                    self._settle(i, full=i < self.options.keep_first or r is rec)
+        if self.on_event is not None:
+            self._emit({"event": "pass_finished", "index": rec.index, "pass": {
+                "call": rec.call, "line": rec.line, "code": rec.code, "status": rec.status, "note": rec.note,
+                "error": None if rec.error is None else rec.error.to_dict(), "detail": "summary"}})
 
-    def _demote_pending(self) -> None:
-        rec, self._pending = self._pending, None
-        if rec is not None:
-            self.passes.append(self._build(rec, full=False))
+    def _settle(self, i: int, full: bool) -> None:
+        """Turn raw record i into a `Pass` now and release what it held."""
+        rec = self._records[i]
+        assert isinstance(rec, _PassRec)
+        self._records[i] = self._build(rec, full)
+        self._held_bytes -= rec.held_bytes
 
-    def _finish_pending(self) -> None:
-        rec, self._pending = self._pending, None
-        if rec is not None:
-            p = self._build(rec, full=True)
-            self.passes.append(p)
-            self._emit({"event": "pass_finished", "index": rec.index, "pass": p.to_dict()})
+    def _demote_previous(self) -> None:
+        """A new pass begins: the previous one, if beyond `keep_first`, is no longer the last: keep its summary."""
+        i = len(self._records) - 1
+        if i >= self.options.keep_first and isinstance(self._records[i], _PassRec):
+            self._settle(i, full=False)
 
     def _build(self, rec: _PassRec, full: bool) -> Pass:
         nodes = rec.nodes or {}
         names = rec.names or {}
+        limit = self.options.values_limit
+
+        def summ(t: Any) -> TensorSummary | None:
+            return rec.summ(t, limit)
+
         leaf_grads = tuple(
-            LeafGrad(uid, (names.get(uid) or [None])[0], rec.leaf_before.get(uid), rec.leaf_after.get(uid))
+            LeafGrad(uid, (names.get(uid) or [None])[0], summ(rec.leaf_before.get(uid)),
+                     summ((rec.leaf_after or {}).get(uid)))
             for uid in (rec.leaf_before or {}) if uid in nodes)
         if not full:
             return Pass(rec.call, rec.line, rec.status, rec.error, leaf_grads=leaf_grads, code=rec.code,
                         note=rec.note, detail="summary", roots=rec.roots)
-        summ = self._summ
         out_nodes = []
         for n in nodes.values():
             ns = list(names.get(n.id, ()))
@@ -665,8 +701,10 @@ class _Capture:
                                   {k: summ(v) for k, v in n.saved.items()}, n.attrs, summ(n.tensor)))
         steps = tuple(Step(s.node, tuple(summ(g) for g in s.grad_outputs), tuple(summ(g) for g in s.grad_inputs))
                       for s in rec.steps or ())
-        return Pass(rec.call, rec.line, rec.status, rec.error, tuple(out_nodes), tuple(rec.edges or ()), steps,
-                    leaf_grads, rec.roots, rec.code, rec.note, "full", tuple(summ(t) for t in rec.results))
+        p = Pass(rec.call, rec.line, rec.status, rec.error, tuple(out_nodes), tuple(rec.edges or ()), steps,
+                 leaf_grads, rec.roots, rec.code, rec.note, "full", tuple(summ(t) for t in rec.results))
+        rec.cache = None  # drop the tensors kept alive for the summaries
+        return p
 
     # ---------------------------------------------------------------- names
 
@@ -718,7 +756,7 @@ class _Capture:
         if root is not None:
             value = self.namespace.get(root)
             if not isinstance(value, torch.Tensor) or not value.requires_grad:
-                self.passes.append(Pass("implicit", None, "error", ErrorInfo(
+                self._records.append(Pass("implicit", None, "error", ErrorInfo(
                     "ValueError", f"--root {root}: no top-level tensor named {root!r} that requires grad")))
                 return
             name, t = root, value
@@ -765,6 +803,39 @@ class _Watching:
 
 
 # --------------------------------------------------------------------------------------------- helpers
+
+
+def _keepable(t: torch.Tensor) -> torch.Tensor:
+    """A saved tensor to summarise later: leaves and views of leaves (parameters, inputs) are copied because
+    user code changes them in place (optimizer steps); intermediate results are kept by reference."""
+    t = t.detach() if t.requires_grad else t
+    base = t._base
+    if t.is_leaf or (base is not None and base.is_leaf):
+        return t.clone()
+    return t
+
+
+def _held_bytes(rec: _PassRec) -> int:
+    seen: set[int] = set()
+    total = 0
+
+    def add(t: Any) -> None:
+        nonlocal total
+        if isinstance(t, torch.Tensor) and id(t) not in seen:
+            seen.add(id(t))
+            total += t.numel() * t.element_size()
+
+    for n in (rec.nodes or {}).values():
+        add(n.tensor)
+        for v in n.saved.values():
+            add(v)
+    for step in rec.steps or ():
+        for g in (*step.grad_outputs, *step.grad_inputs):
+            add(g)
+    for d in (rec.leaf_before, rec.leaf_after):
+        for t in (d or {}).values():
+            add(t)
+    return total
 
 
 def _tensor_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> list[torch.Tensor]:

@@ -8,10 +8,15 @@ A pass is laid out once; replaying its steps changes styles only (see `gradviz.c
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from gradviz.core.replay import Replay
@@ -31,6 +36,7 @@ Point = tuple[float, float]
 NODE_PAD_X, NODE_PAD_Y, LINE_GAP = 14.0, 7.0, 2.0
 LABEL_PAD_X, LABEL_PAD_Y = 5.0, 2.0  # around an edge's gradient text
 CUT_GLYPH = 16.0  # width of the scissors glyph in front of a cut marker's text
+CUT_GAP = 10.0  # room between a ghost edge and its cut marker's box, where the break bars are drawn
 VALUES_SHOWN = 8  # tensors with at most this many elements are shown by value
 
 
@@ -180,6 +186,33 @@ def cut_text(cut: str | None) -> str:
     return cut or "cut"
 
 
+def pass_title(pass_: Pass, number: int | None = None, count: int | None = None) -> str:
+    """A heading for a drawing of a pass: which call it was, where."""
+    head = pass_.code.strip() if pass_.code else f"{pass_.call}()"
+    if pass_.line is not None:
+        head += f"   (L{pass_.line})"
+    if number is not None and count is not None and count > 1:
+        head = f"pass {number} of {count}:  {head}"
+    return head
+
+
+def step_caption(replay: Replay, k: int) -> str:
+    """One line saying what the engine has just done at step k."""
+    n = replay.total
+    k = replay.clamp(k)
+    if k == 0:
+        return f"before backward: nothing has run yet ({n} step{'' if n == 1 else 's'} to replay)"
+    current = replay.current(k)
+    node = replay.node(current) if current is not None else None
+    if node is None:
+        return f"step {k} of {n}"
+    if node.kind == "leaf":
+        return f"step {k} of {n}:  {leaf_title(node)}.grad accumulated"
+    where = _name_line(node)
+    who = f"{node.type} ({where})" if where else node.type
+    return f"step {k} of {n}:  {who} computed the gradients of its inputs"
+
+
 def lines_size(lines: Iterable[TextLine], measure: Measure) -> tuple[float, float]:
     """Width and height of stacked lines."""
     w = h = 0.0
@@ -251,6 +284,27 @@ class Layout:
         """The box of a node by id."""
         return self._by_id[node_id]
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"direction": self.direction, "width": self.width, "height": self.height,
+                "nodes": [[b.id, b.x, b.y, b.width, b.height] for b in self.nodes],
+                "edges": [{"index": e.index, "src": e.src, "dst": e.dst, "slot": e.slot, "kind": e.kind,
+                           "cut": e.cut, "points": [list(p) for p in e.points],
+                           "arrow": None if e.arrow is None else [list(p) for p in e.arrow],
+                           "label": None if e.label is None else list(e.label),
+                           "label_size": list(e.label_size)} for e in self.edges]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Layout:
+        edges = tuple(
+            EdgePath(e["index"], e["src"], e["dst"], e["slot"], e["kind"], e.get("cut"),
+                     tuple((p[0], p[1]) for p in e["points"]),
+                     None if e.get("arrow") is None else ((e["arrow"][0][0], e["arrow"][0][1]),
+                                                          (e["arrow"][1][0], e["arrow"][1][1])),
+                     None if e.get("label") is None else (e["label"][0], e["label"][1]),
+                     (e["label_size"][0], e["label_size"][1]))
+            for e in d["edges"])
+        return cls(tuple(NodeBox(*b) for b in d["nodes"]), edges, d["width"], d["height"], d["direction"])
+
 
 @dataclass(frozen=True)
 class LayoutInput:
@@ -261,6 +315,16 @@ class LayoutInput:
     edges: tuple[tuple[int, str, str, int, str, float, float], ...]
     direction: str = "TB"
     cuts: dict[int, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"direction": self.direction, "nodes": [list(n) for n in self.nodes],
+                "edges": [list(e) for e in self.edges], "cuts": [[i, c] for i, c in self.cuts.items()]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LayoutInput:
+        return cls(tuple((n[0], n[1], n[2]) for n in d["nodes"]),
+                   tuple((e[0], e[1], e[2], e[3], e[4], e[5], e[6]) for e in d["edges"]),
+                   d["direction"], {i: c for i, c in d["cuts"]})
 
 
 def edge_label_lines(pass_: Pass, replay: Replay, index: int) -> tuple[TextLine, ...]:
@@ -309,7 +373,7 @@ def prepare(pass_: Pass, measure: Measure | None = None, direction: str = "TB",
     cuts: dict[int, str] = {}
     for i, e in enumerate(pass_.edges):
         lines = edge_label_lines(pass_, replay, i)
-        glyph = CUT_GLYPH if e.kind != "grad" and e.cut else 0.0
+        glyph = CUT_GLYPH + CUT_GAP if e.kind != "grad" and e.cut else 0.0
         lw, lh = _label_size(lines, measure, glyph)
         edges.append((i, e.src, e.dst, e.slot, e.kind, lw, lh))
         if e.cut:
@@ -413,6 +477,24 @@ def solve(spec: LayoutInput) -> Layout:
     return Layout(tuple(boxes), tuple(paths), round(x1 - x0, 2), round(height, 2), spec.direction)
 
 
+def solve_isolated(spec: LayoutInput, timeout: float | None = 120.0) -> Layout:
+    """`solve()` in a child Python process. pygraphviz holds the GIL while `dot` runs, so a thread alone
+    would still freeze a GUI; a process does not. Raises RuntimeError if the child fails."""
+    proc = subprocess.run([sys.executable, "-m", "gradviz.core.layout"], input=json.dumps(spec.to_dict()),
+                          capture_output=True, text=True, timeout=timeout, env=_child_env())
+    if proc.returncode != 0:
+        raise RuntimeError(f"layout process failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    return Layout.from_dict(json.loads(proc.stdout))
+
+
+def _child_env() -> dict[str, str]:
+    """This environment, with the directory holding the `gradviz` package importable."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
 def layout_pass(pass_: Pass, measure: Measure | None = None, direction: str = "TB") -> Layout:
     """Lay out one pass: measure its labels, run `dot`, return the geometry."""
     return solve(prepare(pass_, measure, direction))
@@ -463,3 +545,13 @@ def to_agraph(pass_: Pass, layout: Layout | None = None) -> Any:
             attrs["cut"] = e.cut
         g.add_edge(e.src, e.dst, key=str(i), **attrs)
     return g
+
+
+def _main() -> None:
+    """`python -m gradviz.core.layout`: a `LayoutInput` as JSON on stdin -> its `Layout` as JSON on stdout."""
+    spec = LayoutInput.from_dict(json.load(sys.stdin))
+    json.dump(solve(spec).to_dict(), sys.stdout)
+
+
+if __name__ == "__main__":
+    _main()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gradviz.core.trace import LeafGrad, Pass, TensorSummary
+from gradviz.core.trace import LeafGrad, Node, Pass, TensorSummary
 
 PENDING, CURRENT, DONE, DETACHED = "pending", "current", "done", "detached"
 NODE_STATES = (PENDING, CURRENT, DONE, DETACHED)
@@ -41,6 +41,7 @@ class Replay:
     def __init__(self, pass_: Pass) -> None:
         self.pass_ = pass_
         self.total = len(pass_.steps)
+        self._nodes = {n.id: n for n in pass_.nodes}
         self._order: list[str] = [s.node for s in pass_.steps]
         self._node_step: dict[str, int] = {}
         for k, step in enumerate(pass_.steps, start=1):
@@ -62,6 +63,10 @@ class Replay:
         self._leaf: dict[str, LeafGrad] = {g.node: g for g in pass_.leaf_grads}
 
     # ---------------------------------------------------------------- per item
+
+    def node(self, node_id: str) -> Node:
+        """The pass's node with this id."""
+        return self._nodes[node_id]
 
     def clamp(self, k: int) -> int:
         """`k` limited to the valid steps 0..total."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import torch
 
 from gradviz.core.trace import TensorSummary
 
 VALUES_LIMIT = 1024
+_PY_STATS_LIMIT = 64  # below this many elements, statistics in Python beat a handful of torch kernels
 
 
 def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummary:
@@ -18,24 +22,41 @@ def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummar
     if t.layout != torch.strided or t.is_quantized or t.device.type == "meta":
         return TensorSummary(shape, dtype, None, {})
     if t.is_complex():
-        stats = _stats(t.abs())
-        return TensorSummary(shape, dtype, None, {**stats, "of": "abs"})
+        return TensorSummary(shape, dtype, None, {**_torch_stats(t.abs()), "of": "abs"})
     numel = t.numel()
+    if numel == 0:
+        return TensorSummary(shape, dtype, [] if values_limit else None, {})
+    if numel <= _PY_STATS_LIMIT:
+        flat = t.reshape(-1).tolist()
+        values = flat[0] if not shape else (flat if len(shape) == 1 else t.tolist())
+        return TensorSummary(shape, dtype, values if numel <= values_limit else None, _py_stats(flat))
     values = t.tolist() if numel <= values_limit else None
-    return TensorSummary(shape, dtype, values, _stats(t) if numel else {})
+    return TensorSummary(shape, dtype, values, _torch_stats(t))
 
 
-def _stats(t: torch.Tensor) -> dict[str, float | int]:
-    x = t if t.is_floating_point() else t.to(torch.float64)
-    nan = inf = 0
-    if not bool(torch.isfinite(x).all()):
-        nan = int(torch.isnan(x).sum())
-        inf = int(torch.isinf(x).sum())
-        x = x[torch.isfinite(x)]
-    if x.numel() == 0:
+def _py_stats(flat: list[Any]) -> dict[str, float | int]:
+    xs = [float(v) for v in flat]
+    finite = [v for v in xs if math.isfinite(v)]
+    nan = sum(1 for v in xs if v != v)
+    inf = len(xs) - len(finite) - nan
+    if not finite:
         return {"nan": nan, "inf": inf}
+    return {"min": min(finite), "max": max(finite), "mean": math.fsum(finite) / len(finite),
+            "norm": math.sqrt(math.fsum(v * v for v in finite)), "nan": nan, "inf": inf}
+
+
+def _torch_stats(t: torch.Tensor) -> dict[str, float | int]:
+    x = t if t.is_floating_point() else t.to(torch.float64)
     if x.dtype in (torch.float16, torch.bfloat16):
         x = x.float()
     lo, hi = torch.aminmax(x)
+    nan = inf = 0
+    if not (math.isfinite(lo.item()) and math.isfinite(hi.item())):  # NaN propagates through min/max
+        nan = int(torch.isnan(x).sum())
+        inf = int(torch.isinf(x).sum())
+        x = x[torch.isfinite(x)]
+        if x.numel() == 0:
+            return {"nan": nan, "inf": inf}
+        lo, hi = torch.aminmax(x)
     mn, mx, mean, norm = torch.stack([lo, hi, x.mean(), torch.linalg.vector_norm(x)]).tolist()
     return {"min": mn, "max": mx, "mean": mean, "norm": norm, "nan": nan, "inf": inf}

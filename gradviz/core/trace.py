@@ -34,7 +34,9 @@ class TensorSummary:
         return math.prod(self.shape)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"shape": list(self.shape), "dtype": self.dtype, "values": _encode_floats(self.values),
+        finite = not (self.stats.get("nan") or self.stats.get("inf")) and "min" in self.stats
+        return {"shape": list(self.shape), "dtype": self.dtype,
+                "values": self.values if finite else _encode_floats(self.values),
                 "stats": _encode_floats(self.stats)}
 
     @classmethod
