@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from gradviz.core.layout import (
     BODY,
+    CUT_GAP,
     LABEL_PAD_X,
     LINE_GAP,
     MONO,
@@ -49,6 +50,7 @@ from gradviz.core.layout import (
     format_tensor,
     node_lines,
     seed_label_lines,
+    step_caption,
 )
 from gradviz.core.replay import (
     CURRENT,
@@ -116,6 +118,43 @@ def _draw_lines(painter: QPainter, fonts: Fonts, lines: Iterable[tuple[TextLine,
         y += h + LINE_GAP
 
 
+def node_style(theme: Theme, state: str) -> tuple[str, str, float]:
+    """Fill colour, border colour and border width of a node in `state`."""
+    if state == DETACHED:
+        return theme.ghost_fill, theme.ghost_border, theme.ghost_pen
+    if state == CURRENT:
+        return theme.current_fill, theme.current_border, theme.current_pen
+    if state == DONE:
+        return theme.done_fill, theme.done_border, theme.done_pen
+    return theme.pending_fill, theme.pending_border, theme.pending_pen
+
+
+def node_pen(theme: Theme, state: str) -> QPen:
+    """The border pen of a node in `state`: ghosts are dashed."""
+    _, border, width = node_style(theme, state)
+    pen = QPen(_color(border), width)
+    if state == DETACHED:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    return pen
+
+
+def paint_check(painter: QPainter, theme: Theme, c: QPointF, r: float = 7.5) -> None:
+    """A check-mark badge centred at `c`: "done", readable without colour."""
+    painter.setPen(QPen(_color(theme.background), 1.5))
+    painter.setBrush(_color(theme.check))
+    painter.drawEllipse(c, r, r)
+    f = r / 7.5
+    tick = QPainterPath(QPointF(c.x() - 3.6 * f, c.y() + 0.2 * f))
+    tick.lineTo(c.x() - 1.0 * f, c.y() + 3.0 * f)
+    tick.lineTo(c.x() + 3.8 * f, c.y() - 2.8 * f)
+    pen = QPen(QColor("#ffffff"), 2.0 * f)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(tick)
+
+
 class NodeItem(QGraphicsItem):
     """One node: a grad_fn (rounded box: op type, variable, line), a leaf tensor (square box: name, shape,
     `.grad` before → after), or a ghost of a cut-off branch (grey, dashed). Its state at the current step
@@ -159,18 +198,8 @@ class NodeItem(QGraphicsItem):
         theme = self.graph.theme
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         ghost = self.state == DETACHED
-        if ghost:
-            fill, border, width = theme.ghost_fill, theme.ghost_border, theme.ghost_pen
-        elif self.state == CURRENT:
-            fill, border, width = theme.current_fill, theme.current_border, theme.current_pen
-        elif self.state == DONE:
-            fill, border, width = theme.done_fill, theme.done_border, theme.done_pen
-        else:
-            fill, border, width = theme.pending_fill, theme.pending_border, theme.pending_pen
-        pen = QPen(_color(border), width)
-        pen.setCosmetic(False)
-        if ghost:
-            pen.setStyle(Qt.PenStyle.DashLine)
+        fill, border, width = node_style(theme, self.state)
+        pen = node_pen(theme, self.state)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > SHAPE_LOD)
         if self.highlighted:
             halo = QPen(_color(theme.highlight), theme.highlight_pen)
@@ -198,7 +227,7 @@ class NodeItem(QGraphicsItem):
             painter.drawRoundedRect(self.rect.adjusted(-4, -4, 4, 4), theme.corner_radius + 3,
                                     theme.corner_radius + 3)
         if self.state == DONE:
-            self._paint_check(painter, theme)
+            paint_check(painter, theme, QPointF(self.rect.right() - 1, self.rect.top() + 1))
         if lod * min(f.size for f in theme.fonts.values()) < TEXT_LOD * 10:
             return
         self._paint_text(painter, theme, ghost)
@@ -209,22 +238,6 @@ class NodeItem(QGraphicsItem):
         band = QRectF(self.rect.left(), self.rect.top(), self.rect.width(), NODE_PAD_Y + title_h + 1)
         color = _color(theme.leaf_band) if self.state == PENDING else _color(fill).darker(112)
         painter.fillRect(band, color)
-
-    def _paint_check(self, painter: QPainter, theme: Theme) -> None:
-        """A check-mark badge on the top-right corner: done, readable without colour."""
-        c = QPointF(self.rect.right() - 1, self.rect.top() + 1)
-        painter.setPen(QPen(_color(theme.background), 1.5))
-        painter.setBrush(_color(theme.check))
-        painter.drawEllipse(c, 7.5, 7.5)
-        tick = QPainterPath(QPointF(c.x() - 3.6, c.y() + 0.2))
-        tick.lineTo(c.x() - 1.0, c.y() + 3.0)
-        tick.lineTo(c.x() + 3.8, c.y() - 2.8)
-        pen = QPen(QColor("#ffffff"), 2.0)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(tick)
 
     def _paint_text(self, painter: QPainter, theme: Theme, ghost: bool) -> None:
         main = _color(theme.ghost_text if ghost else theme.current_text if self.state == CURRENT else theme.text)
@@ -360,7 +373,12 @@ class CutMarkerItem(QGraphicsItem):
         self.angle = edge_path.angleAtPercent(0.5)
         if path.label is not None and path.label_size[0] > 0:
             w, h = path.label_size
-            self.label_rect = QRectF(path.label[0] - w / 2, path.label[1] - h / 2, w, h)
+            rect = QRectF(path.label[0] - w / 2, path.label[1] - h / 2, w, h)
+            # The box leaves CUT_GAP free on the side facing the edge, for the break bars.
+            if self.at.x() <= rect.center().x():
+                self.label_rect = rect.adjusted(CUT_GAP, 0, 0, 0)
+            else:
+                self.label_rect = rect.adjusted(0, 0, -CUT_GAP, 0)
         else:
             w, h = graph.fonts.measure(self.text, SMALL)
             self.label_rect = QRectF(self.at.x() + 10, self.at.y() - h / 2, w + 20, h + 4)
@@ -432,6 +450,74 @@ def cut_tooltip(pass_: Pass, edge: Edge, nodes: dict[str, Node]) -> str:
     return "\n".join(lines)
 
 
+LEGEND = ((PENDING, "not run yet"), (CURRENT, "running now"), (DONE, "done"), (DETACHED, "cut off"))
+CAPTION_GAP = 16.0
+SWATCH_W, SWATCH_H, SWATCH_GAP = 28.0, 16.0, 18.0
+
+
+class CaptionItem(QGraphicsItem):
+    """A heading above the graph for files and slides: the pass, what the current step did, and a legend
+    of the node states."""
+
+    def __init__(self, graph: GraphScene, title: str) -> None:
+        super().__init__()
+        self.graph = graph
+        self.title = title
+        self.text = ""
+        self.setZValue(4)
+        fonts = graph.fonts
+        self.title_h = fonts.measure(title, TITLE)[1]
+        self.text_h = fonts.measure("Ag", BODY)[1]
+        self.legend_h = max(SWATCH_H + 4, fonts.measure("Ag", SMALL)[1])
+        self.height = self.title_h + self.text_h + self.legend_h + 2 * LINE_GAP + 4
+        self.legend_w = sum(SWATCH_W + 6 + fonts.measure(label, SMALL)[0] + SWATCH_GAP for _, label in LEGEND)
+        self.width = self.legend_w
+
+    def fit(self, texts: Iterable[str], min_width: float) -> None:
+        """Widen to the title, every step text that will be shown, and at least `min_width`."""
+        widths = [self.graph.fonts.measure(self.title, TITLE)[0], self.legend_w, min_width]
+        widths.extend(self.graph.fonts.measure(t, BODY)[0] for t in texts)
+        self.prepareGeometryChange()
+        self.width = max(widths)
+        self.setPos(0, -self.height - CAPTION_GAP)
+
+    def set_text(self, text: str) -> None:
+        if text != self.text:
+            self.text = text
+            self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return QRectF(0, 0, self.width, self.height)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        theme, fonts = self.graph.theme, self.graph.fonts
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        painter.setFont(fonts.fonts[TITLE])
+        painter.setPen(_color(theme.text))
+        painter.drawText(QRectF(0, 0, self.width, self.title_h), left, self.title)
+        y = self.title_h + LINE_GAP
+        painter.setFont(fonts.fonts[BODY])
+        painter.setPen(_color(theme.muted_text))
+        painter.drawText(QRectF(0, y, self.width, self.text_h), left, self.text)
+        y += self.text_h + LINE_GAP + 4
+        x = 0.0
+        painter.setFont(fonts.fonts[SMALL])
+        for state, label in LEGEND:
+            fill, _, _ = node_style(theme, state)
+            swatch = QRectF(x + 2, y + 2, SWATCH_W - 4, SWATCH_H - 2)
+            painter.setPen(node_pen(theme, state))
+            painter.setBrush(_color(fill))
+            painter.drawRoundedRect(swatch, 4, 4)
+            if state == DONE:
+                paint_check(painter, theme, QPointF(swatch.right(), swatch.top()), 5.5)
+            x += SWATCH_W + 6
+            w = fonts.measure(label, SMALL)[0]
+            painter.setPen(_color(theme.muted_text))
+            painter.drawText(QRectF(x, y, w, self.legend_h), left, label)
+            x += w + SWATCH_GAP
+
+
 class GraphScene(QGraphicsScene):
     """A laid-out pass as Qt items, restyled per replay step. Emits `node_clicked(id)`, `node_hovered(id)`
     and `selection_changed(id or None)`; never opens dialogs."""
@@ -454,6 +540,7 @@ class GraphScene(QGraphicsScene):
         self.cuts: list[CutMarkerItem] = []
         self.selected: str | None = None
         self._highlighted: set[str] = set()
+        self.caption: CaptionItem | None = None
         self.restyled = 0  # items restyled by the last set_step (what a test checks to see the work done)
         self.setBackgroundBrush(_color(theme.background))
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -467,7 +554,7 @@ class GraphScene(QGraphicsScene):
     def set_pass(self, pass_: Pass | None, layout: Layout | None) -> None:
         """Show `pass_` drawn with `layout` (computed with `self.measure()`), at step 0."""
         self.clear()
-        self.nodes, self.edges, self.seeds, self.cuts = {}, {}, {}, []
+        self.nodes, self.edges, self.seeds, self.cuts, self.caption = {}, {}, {}, [], None
         self.selected, self._highlighted = None, set()
         self.pass_, self.layout, self.step = pass_, layout, 0
         self.replay = Replay(pass_) if pass_ is not None else None
@@ -492,9 +579,31 @@ class GraphScene(QGraphicsScene):
             item = NodeItem(self, by_id[box.id], box, box.id in roots)
             self.nodes[box.id] = item
             self.addItem(item)
-        self.setSceneRect(QRectF(-SCENE_MARGIN, -SCENE_MARGIN, layout.width + 2 * SCENE_MARGIN,
-                                 layout.height + 2 * SCENE_MARGIN))
+        self._fit_rect()
         self._restyle(self.nodes.keys(), self.edges.keys())
+
+    def _fit_rect(self) -> None:
+        layout = self.layout
+        if layout is None:
+            return
+        rect = QRectF(0, 0, layout.width, layout.height)
+        if self.caption is not None:
+            rect = rect.united(self.caption.mapRectToScene(self.caption.boundingRect()))
+        self.setSceneRect(rect.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN))
+
+    def set_caption(self, title: str | None) -> None:
+        """Show a heading above the graph (`title`, then what the current step did, then a legend of the
+        node states) — for exported files and slides; None removes it."""
+        if self.caption is not None:
+            self.removeItem(self.caption)
+            self.caption = None
+        if title is not None and self.replay is not None and self.layout is not None:
+            replay = self.replay
+            self.caption = CaptionItem(self, title)
+            self.caption.fit((step_caption(replay, k) for k in range(replay.total + 1)), self.layout.width)
+            self.caption.set_text(step_caption(replay, self.step))
+            self.addItem(self.caption)
+        self._fit_rect()
 
     def set_step(self, k: int) -> None:
         """Show the pass after `k` engine steps; restyles only the items whose state differs (no layout)."""
@@ -504,6 +613,8 @@ class GraphScene(QGraphicsScene):
         nodes, edges = self.replay.changed(self.step, k)
         self.step = k
         self._restyle(nodes, edges)
+        if self.caption is not None:
+            self.caption.set_text(step_caption(self.replay, k))
 
     def _restyle(self, node_ids: Iterable[str], edge_ids: Iterable[int]) -> None:
         replay, k = self.replay, self.step
