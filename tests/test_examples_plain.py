@@ -242,3 +242,31 @@ def test_11_training_loop_loss_goes_down() -> None:
     losses = [float(v) for v in re.findall(r"^step +\d+ +loss (\S+)$", out, re.M)]
     assert len(losses) == 5
     assert losses == sorted(losses, reverse=True) and losses[-1] < losses[0]
+
+
+def _rounded(v: Any) -> Any:
+    """Floats to 6 significant digits, so a doc example survives last-bit changes in the statistics."""
+    if isinstance(v, float):
+        return float(f"{v:.6g}")
+    if isinstance(v, list):
+        return [_rounded(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _rounded(x) for k, x in v.items()}
+    return v
+
+
+def test_trace_format_doc_example_is_the_real_trace_of_example_01() -> None:
+    """docs/trace-format.md shows the trace of 01_scalar_gradient.py; regenerate it (see the doc) if this fails."""
+    from gradviz.core.capture import run_program
+    from gradviz.core.trace import Trace
+
+    doc = (ROOT / "docs" / "trace-format.md").read_text(encoding="utf-8")
+    block = re.search(r"^```json\n(\{\n  \"schema\".*?)^```$", doc, re.M | re.S)
+    assert block, "no complete trace example in docs/trace-format.md"
+    shown = Trace.from_json(block.group(1)).to_dict()
+    path = EXAMPLES / "01_scalar_gradient.py"
+    real = run_program(path.read_text(encoding="utf-8"), str(path)).to_dict()
+    for d in (shown, real):
+        d.pop("filename")
+        d.pop("duration")
+    assert _rounded(shown) == _rounded(real)
