@@ -32,6 +32,7 @@ EventCallback = Callable[[dict[str, Any]], None]
 
 DEFAULT_TIMEOUT = 30.0
 STARTUP_TIMEOUT = 120.0  # a cold worker importing torch on a very busy machine
+MIN_RUN_TIME = 1.0  # a program that waited for a cold worker still runs this long, so a timeout can name its line
 OUTPUT_LIMIT = 64 * 1024  # bytes of output kept at the start and at the end of a run
 DIAGNOSTICS_LIMIT = 16 * 1024
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -332,9 +333,10 @@ class RunHandle:
             return True
         if event == "started":
             self._started = time.monotonic()
+            deadline = max(self._requested + self.timeout, self._started + min(MIN_RUN_TIME, self.timeout))
             with self._lock:
                 if self._stop_reason is None:
-                    self._arm("timeout", self.timeout)  # the program's time starts now, not the worker's start-up
+                    self._arm("timeout", deadline - self._started)
             self._emit({"event": "started", "pid": message.get("pid")})
             return False
         if event == "stdout":
