@@ -25,18 +25,40 @@ def _read_program(path: str) -> str:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    """Run FILE and write its trace as JSON (stdout, or -o)."""
-    from gradviz.core.capture import CaptureOptions, run_program
+    """Run FILE in a worker process (time limit, memory cap) and write its trace as JSON (stdout, or -o)."""
+    from gradviz.core.runner import Runner, RunRequest
 
     source = _read_program(args.file)
-    trace = run_program(source, str(Path(args.file).resolve()), root=args.root,
-                        options=CaptureOptions(keep_first=args.keep_first))
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
+    request = RunRequest(source, str(Path(args.file).resolve()), root=args.root, keep_first=args.keep_first)
+    with Runner(timeout=args.timeout, memory_limit=args.memory_limit, warm=False) as runner:
+        trace = runner.run(request)
     text = trace.to_json(indent=args.indent)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
         sys.stdout.write(text + "\n")
+    if trace.error is not None:
+        line = trace.error.line
+        where = f" (line {line})" if line is not None and f"line {line}" not in trace.error.message else ""
+        print(f"gradviz: {trace.status}: {trace.error.type}: {trace.error.message.splitlines()[0]}{where}",
+              file=sys.stderr)
     return EXIT_OK if trace.status == "ok" else EXIT_PROGRAM_FAILED
+
+
+def _size(text: str) -> int:
+    """'512M', '4G', '1.5GiB', '1000000' -> bytes (binary units)."""
+    units = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    s = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = s[-1:] if s[-1:] in units else ""
+    try:
+        value = float(s[: len(s) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 512M or 4G)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"the memory limit must be positive, not {text!r}")
+    return int(value * units[unit])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-first", type=int, default=10, metavar="N",
                    help="keep the full graph of the first N passes (and always the last one); default 10")
     p.add_argument("--indent", type=int, default=None, help="pretty-print the JSON with this indent")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                   help="stop the program after S seconds (status \"timeout\"); default 30")
+    p.add_argument("--memory-limit", type=_size, default=None, metavar="SIZE",
+                   help="memory the program may use, e.g. 512M or 4G (default: half of the RAM)")
     p.set_defaults(func=cmd_trace)
     return parser
 
