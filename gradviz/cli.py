@@ -77,7 +77,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-limit", type=_size, default=None, metavar="SIZE",
                    help="memory the program may use, e.g. 512M or 4G (default: half of the RAM)")
     p.set_defaults(func=cmd_trace)
+
+    p = sub.add_parser("render", help="run a program and draw a backward pass to SVG, PNG, PDF, GIF or DOT")
+    p.add_argument("file", help="the Python program to run")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="OUT.svg, .png, .pdf (a page per step with --step all), .gif (the walk) or .dot")
+    p.add_argument("--pass", dest="pass_number", type=int, default=None, metavar="N",
+                   help="which backward pass, 1-based (default: the last)")
+    p.add_argument("--step", default="0", metavar="K|last|all",
+                   help="replay step: 0 = before the first step (default), K, last, or all (.gif/.pdf)")
+    p.add_argument("--scale", type=float, default=1.0, metavar="S", help="PNG/GIF scale factor (1, 2, 4...)")
+    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument("--direction", choices=("TB", "BT", "LR", "RL"), default="TB",
+                   help="where the gradient flows: TB = output on top (default)")
+    p.add_argument("--no-caption", dest="caption", action="store_false", help="draw the graph alone")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds the program may run")
+    p.set_defaults(func=cmd_render)
     return parser
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Run FILE and draw one of its passes headless (gradviz/render.py)."""
+    from gradviz.render import RenderRequest, RenderUsageError, render
+
+    req = RenderRequest(args.file, args.output, args.pass_number, args.step, args.scale, args.theme,
+                        args.timeout, args.direction, args.caption)
+    try:
+        return render(req)
+    except RenderUsageError as e:
+        raise UsageError(str(e)) from e
 
 
 def main(argv: list[str] | None = None) -> int:

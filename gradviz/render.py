@@ -1,0 +1,181 @@
+"""`gradviz render`: run a program in the worker, then draw one of its backward passes headless to SVG, PNG,
+PDF (a page per step), an animated GIF of the walk, or DOT — with the same scene the window shows."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from gradviz.core.trace import Pass, Trace
+
+FORMATS = ("svg", "png", "pdf", "gif", "dot")
+EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class RenderUsageError(ValueError):
+    """The request cannot be met as asked (bad output type, pass or step): exit code 2."""
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """One render: the program, the output file, and which pass and step(s) to draw (1-based as the window
+    numbers them; step 0 is "before the first step", the default)."""
+
+    file: str
+    output: str
+    pass_number: int | None = None  # None: the last pass
+    step: str = "0"  # an integer, "last" or "all"
+    scale: float = 1.0
+    theme: str = "light"
+    timeout: float = 30.0
+    direction: str = "TB"
+    caption: bool = True
+
+
+def output_format(path: str) -> str:
+    """The format an output path asks for, from its extension."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise RenderUsageError(f"cannot write {path!r}: the output must end in one of "
+                               f"{', '.join('.' + f for f in FORMATS)}")
+    return suffix
+
+
+def check_request(req: RenderRequest) -> str:
+    """Validate what can be checked before running the program; returns the output format."""
+    fmt = output_format(req.output)
+    if not Path(req.file).is_file():
+        raise RenderUsageError(f"no such file: {req.file}")
+    if req.step not in ("last", "all"):
+        try:
+            if int(req.step) < 0:
+                raise ValueError
+        except ValueError:
+            raise RenderUsageError(f"--step must be a step number (0 = before the first), 'last' or 'all', "
+                                   f"not {req.step!r}") from None
+    if req.step == "all" and fmt not in ("gif", "pdf"):
+        raise RenderUsageError("--step all needs a .gif (animation) or .pdf (a page per step) output")
+    if not 0 < req.scale <= 16:
+        raise RenderUsageError(f"--scale must be in (0, 16], not {req.scale}")
+    if req.pass_number is not None and req.pass_number < 1:
+        raise RenderUsageError("--pass counts from 1")
+    from gradviz.core.layout import DIRECTIONS
+
+    if req.direction not in DIRECTIONS:
+        raise RenderUsageError(f"--direction must be one of {', '.join(DIRECTIONS)}")
+    return fmt
+
+
+def pick_pass(trace: Trace, number: int | None) -> tuple[int, Pass]:
+    """The pass to draw, 1-based (default: the last one); raises RenderUsageError if it is not drawable."""
+    passes = trace.passes
+    if not passes:
+        raise LookupError("the program made no autograd graph to draw (no backward pass and no tensor "
+                          "with a grad_fn at the end)")
+    index = len(passes) if number is None else number
+    if not 1 <= index <= len(passes):
+        raise RenderUsageError(f"--pass {number}: the program made {len(passes)} pass"
+                               f"{'' if len(passes) == 1 else 'es'}")
+    p = passes[index - 1]
+    if p.detail != "full":
+        raise RenderUsageError(f"pass {index} was kept as a summary only (long loops keep the first passes "
+                               "and the last one in full); choose another --pass")
+    return index, p
+
+
+def pick_steps(p: Pass, step: str) -> list[int]:
+    """The step numbers to draw: one, or every step of the walk for `all`."""
+    total = len(p.steps)
+    if step == "all":
+        return list(range(1, total + 1)) if total else [0]
+    k = total if step == "last" else int(step)
+    if k > total:
+        raise RenderUsageError(f"--step {k}: this pass has {total} step{'' if total == 1 else 's'}")
+    return [k]
+
+
+def run_trace(req: RenderRequest) -> Trace:
+    """Run the program in a fresh worker process (the CLI never runs user code itself)."""
+    from gradviz.core.runner import Runner, RunRequest
+
+    source = Path(req.file).read_text(encoding="utf-8")
+    runner = Runner(timeout=req.timeout, warm=False)
+    try:
+        handle = runner.start(RunRequest(source, str(Path(req.file).resolve()), timeout=req.timeout))
+        _warm_qt()  # while the worker imports torch and runs the program
+        trace = handle.wait()
+    finally:
+        runner.close()
+    assert trace is not None
+    return trace
+
+
+def _warm_qt() -> None:
+    if not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # headless: no display needed
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is None:
+        QApplication(["gradviz-render"])
+    import gradviz.gui.export  # noqa: F401 (import cost paid while the program runs)
+
+
+def draw(p: Pass, output: str, steps: list[int], *, scale: float = 1.0, theme: str = "light",
+         direction: str = "TB", title: str | None = None) -> int:
+    """Lay out `p` once and write it to `output` at `steps`; returns the pages/frames written."""
+    _warm_qt()
+    from gradviz.core.layout import layout_pass
+    from gradviz.gui import export
+    from gradviz.gui.scene import GraphScene
+    from gradviz.gui.theme import theme_named
+
+    fmt = output_format(output)
+    scene = GraphScene(theme_named(theme))
+    scene.set_pass(p, layout_pass(p, scene.measure(), direction))
+    if title is not None:
+        scene.set_caption(title)
+    scene.set_step(steps[0])
+    if fmt == "svg":
+        export.export_svg(scene, output, title or "gradviz")
+    elif fmt == "png":
+        export.export_png(scene, output, scale)
+    elif fmt == "pdf":
+        return export.export_pdf(scene, output, steps)
+    elif fmt == "gif":
+        return export.export_gif(scene, output, steps, scale)
+    else:
+        export.export_dot(scene, output)
+    return 1
+
+
+def render(req: RenderRequest, err: TextIO = sys.stderr, out: TextIO = sys.stdout) -> int:
+    """Run and draw; exit code 0 ok, 1 the program failed (what exists is still drawn), 2 usage."""
+    from gradviz.core.layout import pass_title
+
+    check_request(req)
+    trace = run_trace(req)
+    failed = trace.status != "ok"
+    if failed and trace.error is not None:
+        where = f" (line {trace.error.line})" if trace.error.line is not None else ""
+        err.write(f"error: {trace.error.type}: {trace.error.message}{where}\n")
+    elif failed:
+        err.write(f"error: the program ended with status {trace.status}\n")
+    try:
+        number, p = pick_pass(trace, req.pass_number)
+    except LookupError as e:
+        err.write(f"error: {e}\n")
+        return EXIT_PROGRAM_FAILED
+    except RenderUsageError:
+        if failed:
+            return EXIT_PROGRAM_FAILED
+        raise
+    steps = pick_steps(p, req.step)
+    title = pass_title(p, number, len(trace.passes)) if req.caption else None
+    count = draw(p, req.output, steps, scale=req.scale, theme=req.theme, direction=req.direction, title=title)
+    what = f"{count} pages" if req.output.lower().endswith(".pdf") and count > 1 else (
+        f"{count} frames" if req.output.lower().endswith(".gif") else f"step {steps[0]} of {len(p.steps)}")
+    out.write(f"wrote {req.output} (pass {number} of {len(trace.passes)}, {what})\n")
+    return EXIT_PROGRAM_FAILED if failed else EXIT_OK
