@@ -1,4 +1,4 @@
-"""The `gradviz` command: `trace` a program to JSON (more subcommands are added beside it)."""
+"""The `gradviz` command: the app (`gradviz [FILE.py]`), `trace` a program to JSON, `shot` the window."""
 
 from __future__ import annotations
 
@@ -78,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="memory the program may use, e.g. 512M or 4G (default: half of the RAM)")
     p.set_defaults(func=cmd_trace)
 
+    p = sub.add_parser("shot", help="screenshot the whole window on a program at a replay step (offscreen)")
+    p.add_argument("file", help="the Python program to run")
+    p.add_argument("-o", "--output", required=True, help="the PNG file to write")
+    p.add_argument("--step", type=int, default=None, metavar="K",
+                   help="replay step to show: 0 = before backward, negative counts from the end (default: last)")
+    p.add_argument("--pass", dest="pass_number", type=int, default=None, metavar="N",
+                   help="which backward pass to show, 1-based (default: the first with a graph)")
+    p.add_argument("--size", default="1600x1000", help="window size WIDTHxHEIGHT (default 1600x1000)")
+    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument("--select", metavar="NAME", help="select the node of this variable (or op type) in the inspector")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the program (default 60)")
+    p.set_defaults(func=cmd_shot)
+
     p = sub.add_parser("render", help="run a program and draw a backward pass to SVG, PNG, PDF, GIF or DOT")
     p.add_argument("file", help="the Python program to run")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
@@ -108,8 +121,44 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from e
 
 
+def cmd_shot(args: argparse.Namespace) -> int:
+    """Screenshot the window on FILE at a step, offscreen."""
+    from gradviz.shot import ShotError, parse_size, take_shot
+
+    try:
+        size = parse_size(args.size)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    if not Path(args.file).is_file():
+        raise UsageError(f"no such file: {args.file}")
+    try:
+        result = take_shot(args.file, args.output, step=args.step, size=size, theme=args.theme, select=args.select,
+                           pass_index=None if args.pass_number is None else args.pass_number - 1,
+                           timeout=args.timeout)
+    except ShotError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_PROGRAM_FAILED
+    print(f"{result.path}: pass {result.pass_index + 1}, step {result.step} / {result.steps}, run {result.status}")
+    return EXIT_OK
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
+    return {name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name in action.choices}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or (argv[0] not in _subcommands(parser) and not argv[0].startswith("-")
+                    and (argv[0].endswith(".py") or Path(argv[0]).is_file())):
+        # `gradviz` or `gradviz FILE.py`: the desktop app
+        if len(argv) > 1:
+            print(f"error: unexpected arguments after {argv[0]}: {' '.join(argv[1:])}", file=sys.stderr)
+            return EXIT_USAGE
+        from gradviz.gui.app import run_app
+
+        return run_app(argv[0] if argv else None)
     args: Any = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -63,6 +63,10 @@ class RunController(QObject):
         """Start the worker process now (it imports torch once) so the first Run is quick."""
         self._ensure_runner()
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the warm worker has torch imported (tests and `gradviz shot` call this once)."""
+        return self._ensure_runner().ready(timeout)
+
     def run(self, source: str, filename: str = "<editor>", root: str | None = None) -> bool:
         """Start running `source`; False if a run is already going (stop it first)."""
         if self._handle is not None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gradviz.core.layout import format_number
+from gradviz.core.layout import format_number, format_shape
 from gradviz.core.replay import Replay
 from gradviz.core.trace import Edge, Node, Pass, TensorSummary
 from gradviz.gui.derivatives import rule_for
@@ -38,6 +38,11 @@ def fmt_number(v: Any) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(fmt_number(x) for x in v) + "]"
     return format_number(v)
+
+
+def saved_name(key: str) -> str:
+    """A saved value's name as derivative rules say it: "_saved_self" -> "self"."""
+    return key[len("_saved_"):] if key.startswith("_saved_") else key
 
 
 def _is_nonfinite(v: Any) -> bool:
@@ -113,8 +118,8 @@ class TensorView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        shape = "scalar" if not summary.shape else "×".join(str(s) for s in summary.shape)
-        meta = QLabel(f"{shape} · {summary.dtype.replace('torch.', '')}", self)
+        shape = "scalar" if not summary.shape else format_shape(summary.shape)
+        meta = QLabel(f"{shape} {summary.dtype.replace('torch.', '')}", self)
         meta.setObjectName("tensorMeta")
         meta.setStyleSheet("color: palette(mid);")
         layout.addWidget(meta)
@@ -281,6 +286,7 @@ class Inspector(QScrollArea):
             item = self._layout.takeAt(0)
             widget = item.widget()
             if widget is not None:
+                widget.hide()  # gone from screen now, even before the deferred delete runs
                 widget.deleteLater()
 
     def _label(self, text: str, name: str | None = None, rich: bool = False) -> QLabel:
@@ -361,7 +367,7 @@ class Inspector(QScrollArea):
 
         if node.attrs:
             self._heading("Attributes")
-            text = "\n".join(f"{k} = {fmt_number(v) if not isinstance(v, (list, tuple)) else list(v)}"
+            text = "\n".join(f"{saved_name(k)} = {fmt_number(v) if not isinstance(v, (list, tuple)) else list(v)}"
                              for k, v in node.attrs.items())
             self._label(text, name="nodeAttrs").setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
 
@@ -372,7 +378,7 @@ class Inspector(QScrollArea):
         if node.saved:
             self._heading("Saved for backward")
             for name, summary in node.saved.items():
-                self._tensor(f"saved:{name}", f"<code>{html.escape(name)}</code>", summary)
+                self._tensor(f"saved:{name}", f"<code>{html.escape(saved_name(name))}</code>", summary)
 
         self._build_step(replay, node, step)
         self._layout.addStretch(1)
@@ -400,11 +406,16 @@ class Inspector(QScrollArea):
             record = pass_.steps[replay.step_of(node.id) - 1]
             for i, g in enumerate(record.grad_outputs):
                 self._tensor(f"grad_out[{i}]", "gradient arriving" + (f" (output {i})" if len(record.grad_outputs) > 1 else ""), g)
-            edges = sorted((e for e in pass_.edges if e.src == node.id and e.kind == "grad"), key=lambda e: e.slot)
-            by_slot: dict[int, Edge] = {e.slot: e for e in edges}
+            by_slot: dict[int, Edge] = {e.slot: e for e in pass_.edges if e.src == node.id}
             for i, g in enumerate(record.grad_inputs):
                 edge = by_slot.get(i)
-                target = html.escape(self._name_of(pass_, edge.dst)) if edge else "nothing (input needs no grad)"
+                if edge is None:
+                    target = "nothing (this input needs no gradient)"
+                elif edge.kind == "detached":
+                    cut = f" by {edge.cut}" if edge.cut else ""
+                    target = f"{html.escape(self._name_of(pass_, edge.dst))}</b> — cut off{html.escape(cut)}, gets nothing<b>"
+                else:
+                    target = html.escape(self._name_of(pass_, edge.dst))
                 self._tensor(f"grad_in[{i}]", f"sent to input {i} → <b>{target}</b>", g)
         if node.kind == "leaf":
             leaf = replay.leaf_record(node.id)

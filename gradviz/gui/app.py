@@ -1,0 +1,93 @@
+"""Starting the desktop app: the no-display check, the QApplication with its palette, the main window."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+# Qt platforms that draw without a window system, so need no DISPLAY / WAYLAND_DISPLAY.
+HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "linuxfb", "eglfs", "vkkhrdisplay")
+
+NO_DISPLAY_MESSAGE = ("gradviz: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+                      "to draw without one use `gradviz render FILE.py -o graph.png` or "
+                      "`gradviz shot FILE.py -o window.png`.")
+
+
+def display_problem(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
+    """Why the window cannot open here (one line), or None. Only Linux-like systems need DISPLAY/WAYLAND_DISPLAY;
+    a Qt platform that draws without a window system (QT_QPA_PLATFORM=offscreen, vnc, ...) needs neither."""
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform.startswith(("win", "darwin", "cygwin")):
+        return None
+    qpa = env.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip().lower()
+    if qpa in HEADLESS_PLATFORMS:
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return NO_DISPLAY_MESSAGE
+
+
+def make_application(argv: list[str] | None = None):  # noqa: ANN201 (QApplication, imported lazily)
+    """The QApplication (created once), named so QSettings and QStandardPaths find gradviz's folders."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setOrganizationName("gradviz")
+        QApplication.setApplicationName("gradviz")
+        app = QApplication(argv if argv is not None else [sys.argv[0]])
+        app.setStyle("Fusion")
+        font = app.font()
+        if 0 < font.pointSizeF() < 10:  # readable from the back of a classroom
+            font.setPointSizeF(10)
+            app.setFont(font)
+    return app
+
+
+def apply_palette(app, theme: str) -> None:  # noqa: ANN001 (QApplication)
+    """Fusion's own palette for "light"; a dark palette for "dark" (so every widget follows the graph's theme)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    if theme != "dark":
+        app.setPalette(app.style().standardPalette())
+        return
+    p = QPalette()
+    colours = {
+        QPalette.ColorRole.Window: "#23262d", QPalette.ColorRole.WindowText: "#e8ebf1",
+        QPalette.ColorRole.Base: "#1b1e24", QPalette.ColorRole.AlternateBase: "#2a2e36",
+        QPalette.ColorRole.ToolTipBase: "#2a2e36", QPalette.ColorRole.ToolTipText: "#e8ebf1",
+        QPalette.ColorRole.Text: "#e8ebf1", QPalette.ColorRole.Button: "#2d313a",
+        QPalette.ColorRole.ButtonText: "#e8ebf1", QPalette.ColorRole.BrightText: "#ff6b6b",
+        QPalette.ColorRole.Highlight: "#3d6fa8", QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#8fbbe6", QPalette.ColorRole.Mid: "#8b93a3", QPalette.ColorRole.Midlight: "#3a3f4a",
+        QPalette.ColorRole.PlaceholderText: "#7d8596",
+    }
+    for role, colour in colours.items():
+        p.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b7280"))
+    app.setPalette(p)
+
+
+def run_app(file: str | None = None) -> int:
+    """Open the window (on `file` if given) and run the event loop; exit code 2 with one line if it cannot."""
+    problem = display_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    if file is not None and not Path(file).is_file():
+        print(f"error: no such file: {file}", file=sys.stderr)
+        return EXIT_USAGE
+    app = make_application()
+    from gradviz.gui.mainwindow import MainWindow
+
+    window = MainWindow()
+    if file is not None:
+        window.open_file(file, ask=False)
+    window.show()
+    return int(app.exec())

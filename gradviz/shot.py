@@ -1,0 +1,113 @@
+"""`gradviz shot`: a screenshot of the whole window on a program at a chosen replay step, drawn offscreen."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_SIZE = (1600, 1000)
+
+
+class ShotError(Exception):
+    """The screenshot could not be made (program missing, run never finished, image not written)."""
+
+
+@dataclass(frozen=True)
+class ShotResult:
+    """What was drawn: the file, the run's status, which pass and step, and the pass's step count."""
+
+    path: Path
+    status: str
+    pass_index: int
+    step: int
+    steps: int
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """"1600x1000" -> (1600, 1000)."""
+    try:
+        w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
+    except ValueError as e:
+        raise ValueError(f"size must look like 1600x1000, not {text!r}") from e
+    if not (200 <= w <= 8000 and 200 <= h <= 8000):
+        raise ValueError(f"size {w}x{h} is out of range (200..8000 per side)")
+    return w, h
+
+
+def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, pass_index: int | None = None,
+              size: tuple[int, int] = DEFAULT_SIZE, theme: str = "light", select: str | None = None,
+              timeout: float = 60.0) -> ShotResult:
+    """Open the window offscreen on `file`, run it, show pass `pass_index` (default: the window's choice) at
+    `step` (default: the last; negative counts from the end), optionally select the node named `select`,
+    and save the window as a PNG. Settings and autosave go to a temporary folder, never the user's."""
+    source_path = Path(file)
+    if not source_path.is_file():
+        raise ShotError(f"no such file: {file}")
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from gradviz.gui.app import make_application
+    from gradviz.gui.mainwindow import MainWindow
+    from gradviz.gui.settings import Settings
+
+    app = make_application()
+    with tempfile.TemporaryDirectory(prefix="gradviz-shot-") as tmp:
+        settings = Settings(Path(tmp) / "settings.ini")
+        settings.set_theme(theme)
+        settings.set_zoom_mode("fit")
+        window = MainWindow(settings=settings, autosave_dir=Path(tmp) / "autosave", warm=False, offer_autosave=False)
+        try:
+            if not window.open_file(source_path, ask=False):
+                raise ShotError(f"cannot read {file}")
+            window.resize(*size)
+            window.show()
+            app.processEvents()
+
+            loop = QEventLoop()
+            traces: list[object] = []
+            window.controller.trace_ready.connect(lambda t: (traces.append(t), loop.quit()))
+            window.controller.run_failed.connect(lambda _e: loop.quit())
+            QTimer.singleShot(int(timeout * 1000), loop.quit)
+            if not window.run_program():
+                raise ShotError("the run could not start")
+            loop.exec()
+            if not traces:
+                window.stop_program()
+                raise ShotError(f"the program did not finish within {timeout:g} s")
+            if pass_index is not None:
+                trace = window.trace()
+                count = len(trace.passes) if trace is not None else 0
+                if not 0 <= pass_index < count:
+                    raise ShotError(f"--pass {pass_index + 1} does not exist: the run made {count} pass(es)")
+                window.stepper.set_pass(pass_index)
+            total = window.stepper.step_count()
+            k = total if step is None else (total + 1 + step if step < 0 else step)
+            window.stepper.set_step(k)
+            if select:
+                hits = [n.id for n in (window.current_pass().nodes if window.current_pass() else ())
+                        if select in n.names or n.type == select or n.id == select]
+                if not hits:
+                    raise ShotError(f"no node named {select!r} in this pass")
+                window.select_node(hits[0])
+            _settle(app)
+            window.fit_graph()
+            _settle(app)
+            out = Path(output)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if not window.grab().save(str(out), "PNG"):
+                raise ShotError(f"could not write {out}")
+            return ShotResult(out, window.trace().status if window.trace() else "none",
+                              window.stepper.pass_index(), window.stepper.step(), total)
+        finally:
+            window.close()
+            window.controller.shutdown()
+            window.deleteLater()
+            app.processEvents()
+
+
+def _settle(app) -> None:  # noqa: ANN001 (QApplication)
+    """Let layouts, deferred fits and repaints happen before grabbing."""
+    for _ in range(3):
+        app.processEvents()
