@@ -311,8 +311,11 @@ class _Capture:
                     inputs = inputs if inputs is not None else _tensor_args(args, kwargs)
                     self._note_consumer(fn, inputs)
             elif not o.requires_grad:
+                how = _cut_kind(func)
+                if how == "" or (how is None and not self._cut):
+                    continue  # nothing was cut and no cut tensor can flow into this output
                 inputs = inputs if inputs is not None else _tensor_args(args, kwargs)
-                self._note_cut(func, o, inputs)
+                self._note_cut(how, o, inputs)
 
     def _tag_new(self, fn: Any) -> None:
         """Give `fn` and every untagged node behind it an id, line and module (stops at known nodes)."""
@@ -364,22 +367,11 @@ class _Capture:
             info = meta[_META_KEY] = {"id": self._new_uid(), "line": None, "module": None, "final": False}
         return info["id"]
 
-    def _note_cut(self, func: Any, out: torch.Tensor, inputs: list[torch.Tensor]) -> None:
+    def _note_cut(self, how: str | None, out: torch.Tensor, inputs: list[torch.Tensor]) -> None:
         """`out` has no graph: if it was made from a tensor that had one (or from a tensor already cut off),
         remember the origin and how it was cut."""
-        name = getattr(func, "__name__", "")
-        if name in ("detach", "detach_"):
-            how: str | None = "detach()"
-        elif func == _DATA_GETTER:
-            how = ".data"
-        elif name == "__get__":
-            return  # other properties (.grad, .T on a leaf...) are not cuts
-        elif torch.is_inference_mode_enabled():
-            how = "inference_mode"
-        elif not torch.is_grad_enabled():
-            how = "no_grad"
-        else:
-            how = None
+        if how == "":
+            return
         origin = None
         for t in inputs:
             if how is not None and (t.grad_fn is not None or t.requires_grad):
@@ -496,6 +488,7 @@ class _Capture:
         nodes: dict[str, _NodeRec] = {}
         edges: list[Edge] = []
         fns: list[tuple[str, Any]] = []
+        self._snapshot_copies: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         root_ids: list[str] = []
         stack: list[Any] = []
         for t in roots:
@@ -562,6 +555,18 @@ class _Capture:
                 if nid not in nodes:
                     stack.append(nf)
 
+    def _keepable(self, t: torch.Tensor) -> torch.Tensor:
+        """A saved tensor to summarise later: leaves and views of leaves (parameters, inputs) are copied, once
+        per snapshot, because user code changes them in place (optimizer steps); intermediate results are
+        kept by reference."""
+        base = t._base
+        if not (t.is_leaf or (base is not None and base.is_leaf)):
+            return t.detach()
+        copy = self._snapshot_copies.get(id(t))
+        if copy is None or copy[0] is not t:
+            copy = self._snapshot_copies[id(t)] = (t, t.detach().clone())
+        return copy[1]
+
     def _fn_rec(self, uid: str, fn: Any, kind: str) -> _NodeRec:
         if type(fn).__name__ == "AccumulateGrad":
             return self._leaf_rec(uid, fn.variable, kind if kind == "detached" else "leaf")
@@ -578,6 +583,8 @@ class _Capture:
         names = self._type_saved_attrs.get(type(fn))
         if names is None:
             names = [a for a in dir(fn) if a.startswith("_saved_")]
+            if "saved_tensors" in dir(fn):  # a custom autograd.Function's ctx.save_for_backward
+                names.append("saved_tensors")
             self._type_saved_attrs[type(fn)] = names
         saved: dict[str, Any] = {}
         attrs: dict[str, Any] = {}
@@ -587,10 +594,10 @@ class _Capture:
             except Exception:  # noqa: BLE001 - freed by an earlier backward, or not readable
                 continue
             if isinstance(value, torch.Tensor):
-                saved[name] = _keepable(value)
+                saved[name] = self._keepable(value)
             elif isinstance(value, tuple | list) and value and all(isinstance(v, torch.Tensor) for v in value):
                 for i, v in enumerate(value):
-                    saved[f"{name}[{i}]"] = _keepable(v)
+                    saved[f"{name}[{i}]"] = self._keepable(v)
             elif value is not None:  # None: not saved because not needed for this call
                 attrs[name] = _plain(value)
         return saved, attrs
@@ -650,7 +657,8 @@ class _Capture:
         rec.leaf_after = {uid: keep(t) for uid, t in (rec.leaf_after or {}).items()}
         for step in rec.leaf_steps or ():
             step.grad_outputs = tuple(keep(g) for g in step.grad_outputs)
-        rec.held_bytes = _held_bytes(rec)
+        # Passes beyond keep_first are summarised when the next one begins: only the kept ones count.
+        rec.held_bytes = _held_bytes(rec) if rec.index < self.options.keep_first else 0
         with self._lock:
             self._records.append(rec)
             self._held_bytes += rec.held_bytes
@@ -805,14 +813,22 @@ class _Watching:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _keepable(t: torch.Tensor) -> torch.Tensor:
-    """A saved tensor to summarise later: leaves and views of leaves (parameters, inputs) are copied because
-    user code changes them in place (optimizer steps); intermediate results are kept by reference."""
-    t = t.detach() if t.requires_grad else t
-    base = t._base
-    if t.is_leaf or (base is not None and base.is_leaf):
-        return t.clone()
-    return t
+def _cut_kind(func: Any) -> str | None:
+    """How an op that returns a tensor without a graph cut it off: "detach()", ".data", "no_grad",
+    "inference_mode"; None if it did not cut (a cut tensor may still flow through it); "" for property reads
+    such as `.grad`, which neither cut nor propagate."""
+    name = getattr(func, "__name__", "")
+    if name in ("detach", "detach_"):
+        return "detach()"
+    if func == _DATA_GETTER:
+        return ".data"
+    if name == "__get__":
+        return ""
+    if torch.is_inference_mode_enabled():
+        return "inference_mode"
+    if not torch.is_grad_enabled():
+        return "no_grad"
+    return None
 
 
 def _held_bytes(rec: _PassRec) -> int:

@@ -10,6 +10,8 @@ import torch
 from gradviz.core.trace import TensorSummary
 
 VALUES_LIMIT = 1024
+_DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64", torch.float16: "float16",
+                torch.int64: "int64", torch.bool: "bool"}
 _PY_STATS_LIMIT = 64  # below this many elements, statistics in Python beat a handful of torch kernels
 
 
@@ -18,7 +20,12 @@ def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummar
     NaN/Inf counts (statistics are over the finite elements when some are not finite)."""
     t = t.detach()
     shape = tuple(t.shape)
-    dtype = str(t.dtype).removeprefix("torch.")
+    dtype = _DTYPE_NAMES.get(t.dtype) or str(t.dtype).removeprefix("torch.")
+    if not shape and t.is_floating_point() and t.layout == torch.strided:  # fast path: a scalar
+        v = t.item()
+        if math.isfinite(v):
+            return TensorSummary(shape, dtype, v if values_limit else None,
+                                 {"min": v, "max": v, "mean": v, "norm": abs(v), "nan": 0, "inf": 0})
     if t.layout != torch.strided or t.is_quantized or t.device.type == "meta":
         return TensorSummary(shape, dtype, None, {})
     if t.is_complex():
