@@ -103,6 +103,13 @@ class CodeEditor(QPlainTextEdit):
         self._refresh_marks()
         self._gutter.update()
 
+    def setPlainText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        """Replace the text; the cursor lands on line 1 and listeners hear about it even if it was there."""
+        super().setPlainText(text)
+        self._last_line = self.current_line()
+        self._refresh_marks()
+        self.cursor_line_changed.emit(self._last_line)
+
     def current_line(self) -> int:
         """The 1-based line the cursor is on."""
         return self.textCursor().blockNumber() + 1

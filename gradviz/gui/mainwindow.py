@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self._replay: Replay | None = None
         self._run_started = 0.0
         self._kept_zoom: float | None = None
+        self._loading = False  # set_source is replacing the text: not an edit to autosave
 
         theme = self.settings.theme()
         self.controller = RunController(timeout=self.settings.timeout(), warm=warm, parent=self)
@@ -407,9 +408,9 @@ class MainWindow(QMainWindow):
         """Put a program in the editor (no prompt; callers ask first)."""
         self._path = path
         self._display_name = display_name
-        self.editor.blockSignals(True)
+        self._loading = True
         self.editor.setPlainText(text)
-        self.editor.blockSignals(False)
+        self._loading = False
         self.editor.document().setModified(modified)
         self.editor.mark_error_line(None)
         self.editor.highlight_lines([])
@@ -521,7 +522,7 @@ class MainWindow(QMainWindow):
         return self._autosave_dir / "autosave.py", self._autosave_dir / "autosave.json"
 
     def _on_text_edited(self) -> None:
-        if self.is_modified():
+        if self.is_modified() and not self._loading:
             self._autosave_timer.start()
 
     def write_autosave(self) -> None:

@@ -1,0 +1,204 @@
+"""The real window, offscreen, with the real runner: seed examples, stepping, inspector vs PyTorch, the two-way
+line link, Stop on an infinite loop, errors marked in the editor."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtTest import QTest
+
+from gradviz.gui.examples import list_examples
+from gradviz.gui.mainwindow import MainWindow
+from gradviz.gui.settings import Settings
+
+RUN_TIMEOUT_MS = 20000
+SEEDS = ["01_scalar_gradient.py", "02_accumulate_zero.py", "03_vector_sum_backward.py", "04_detach.py",
+         "05_control_flow.py"]
+
+
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    """One window (and one warm worker) shared by this module's run tests; settings in a temporary folder."""
+    tmp = tmp_path_factory.mktemp("gui-window")
+    QStandardPaths.setTestModeEnabled(True)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "qsettings"))
+    w = MainWindow(settings=Settings(tmp / "settings.ini"), autosave_dir=tmp / "autosave", offer_autosave=False)
+    w.resize(1400, 900)
+    w.show()
+    assert w.controller.wait_ready(120), "the worker process did not start"
+    yield w
+    w.editor.document().setModified(False)
+    w.close()
+    w.controller.shutdown()
+
+
+def run(qtbot, window: MainWindow, source: str | None = None, example: str | None = None):
+    """Load a program (text or bundled example), press Run, and return the trace."""
+    if example is not None:
+        window.editor.document().setModified(False)
+        assert window.open_example(example)
+    if source is not None:
+        window.set_source(source, None, "test_program.py")
+    with qtbot.waitSignal(window.controller.trace_ready, timeout=RUN_TIMEOUT_MS) as blocker:
+        qtbot.mouseClick(window.run_button, Qt.MouseButton.LeftButton)
+    return blocker.args[0]
+
+
+def torch_reference(source: str, monkeypatch) -> list[dict]:
+    """Run the program with plain PyTorch in this process; after every backward() note each named tensor's .grad."""
+    torch = pytest.importorskip("torch")
+    namespace: dict = {"__name__": "__main__"}
+    snapshots: list[dict] = []
+    original = torch.Tensor.backward
+
+    def backward(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        snapshots.append({k: v.grad.detach().clone() for k, v in namespace.items()
+                          if isinstance(v, torch.Tensor) and v.is_leaf and v.grad is not None})
+
+    monkeypatch.setattr(torch.Tensor, "backward", backward)
+    monkeypatch.setattr("builtins.print", lambda *a, **k: None)
+    exec(compile(source, "<reference>", "exec"), namespace)
+    return snapshots
+
+
+def test_examples_menu_lists_the_bundled_examples_in_lesson_order(window):
+    names = [a.objectName() for a in window.examples_menu.actions()]
+    assert names == [f"example_{e.name}" for e in list_examples()]
+    assert names[:5] == [f"example_{n}" for n in SEEDS]
+    assert window.examples_menu.actions()[3].text().startswith("04  ")
+
+
+def test_object_names_are_stable(window):
+    for name in ("editor", "graphView", "stepper", "passSelector", "inspector", "outputPanel", "runButton",
+                 "stopButton"):
+        widget = window.findChild(object, name)
+        assert widget is not None, name
+        assert widget.accessibleName() == name
+
+
+@pytest.mark.parametrize("example", SEEDS)
+def test_seed_example_runs_and_inspector_matches_pytorch(window, qtbot, monkeypatch, example):
+    trace = run(qtbot, window, example=example)
+    assert trace.status == "ok", trace.error
+    source = window.editor.toPlainText()
+    reference = torch_reference(source, monkeypatch)
+    full = [i for i, p in enumerate(trace.passes) if p.detail == "full"]
+    assert len(trace.passes) == len(reference) and full
+    layouts: list[object] = []
+    window.graph_view.layout_ready.connect(layouts.append)
+    try:
+        for index in full:
+            pass_ = trace.passes[index]
+            window.stepper.set_pass(index)
+            assert set(window.scene.nodes) == {n.id for n in pass_.nodes}  # every node drawn
+            leaves = [n for n in pass_.nodes if n.kind == "leaf"]
+            assert leaves and all(n.names for n in leaves)
+            assert any(n.names for n in pass_.nodes if n.kind != "leaf")  # results carry their variable names
+            for n in pass_.nodes:
+                assert all(re.search(rf"\b{re.escape(name)}\b", source) for name in n.names), n
+            shown_before = len(layouts)
+            window.stepper.last()
+            assert len(layouts) == shown_before  # stepping restyles, never lays out again
+            assert window.stepper.step() == len(pass_.steps) > 0
+            for leaf in leaves:
+                name = next(nm for nm in leaf.names if nm in reference[index])
+                window.select_node(leaf.id)
+                assert window.inspector.node_id() == leaf.id
+                shown = window.inspector.tensor_views()["grad_after"].summary
+                expected = reference[index][name]
+                torch = pytest.importorskip("torch")
+                assert torch.allclose(torch.tensor(shown.values, dtype=expected.dtype), expected, atol=1e-5), name
+            window.select_node(None)
+    finally:
+        window.graph_view.layout_ready.disconnect(layouts.append)
+
+
+def test_clicking_a_node_marks_its_source_line(window, qtbot):
+    run(qtbot, window, example="04_detach.py")
+    pass_ = window.current_pass()
+    node = next(n for n in pass_.nodes if n.kind == "function" and "z" in n.names)
+    item = window.scene.nodes[node.id]
+    window.graph_view.centerOn(item)
+    point = window.graph_view.mapFromScene(item.sceneBoundingRect().center())
+    with qtbot.waitSignal(window.scene.node_clicked, timeout=2000) as blocker:
+        QTest.mouseClick(window.graph_view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         point)
+    assert blocker.args == [node.id]
+    assert window.editor.highlighted_lines() == (node.line,)
+    assert window.editor.line_text(node.line).strip().startswith("z = ")
+    assert window.inspector.fields()["type"] == node.type
+    window.inspector.line_clicked.emit(node.line)  # the inspector's "line N" link
+    assert window.editor.current_line() == node.line
+
+
+def test_cursor_on_a_loop_line_lights_every_unrolled_node(window, qtbot):
+    trace = run(qtbot, window, example="05_control_flow.py")
+    pass_ = trace.passes[0]
+    counts: dict[int, int] = {}
+    for n in pass_.nodes:
+        if n.line is not None:
+            counts[n.line] = counts.get(n.line, 0) + 1
+    loop_line = max(counts, key=counts.get)
+    assert counts[loop_line] > 1
+    window.editor.go_to_line(1)
+    window.editor.go_to_line(loop_line)
+    lit = {nid for nid, item in window.scene.nodes.items() if item.highlighted}
+    assert lit == {n.id for n in pass_.nodes if n.line == loop_line}
+    window.editor.go_to_line(1)
+    assert not any(item.highlighted for item in window.scene.nodes.values())
+
+
+def test_search_box_highlights_nodes_by_name_or_op(window, qtbot):
+    run(qtbot, window, example="04_detach.py")
+    qtbot.keyClicks(window.search_box, "mulback")
+    lit = {nid for nid, item in window.scene.nodes.items() if item.highlighted}
+    assert lit == {n.id for n in window.current_pass().nodes if n.type == "MulBackward0"} and len(lit) == 2
+    window.search_box.clear()
+    assert window.search_count.text() == ""
+
+
+def test_print_output_streams_to_the_output_panel(window, qtbot):
+    trace = run(qtbot, window, source="import torch\nfor i in range(3):\n    print('tick', i)\n"
+                                      "x = torch.ones(2, requires_grad=True)\n(x * 3).sum().backward()\n")
+    assert trace.status == "ok"
+    assert window.output.output_text().splitlines()[:3] == ["tick 0", "tick 1", "tick 2"]
+    assert window.editor.error_line() is None
+
+
+def test_runtime_error_marks_the_line(window, qtbot):
+    trace = run(qtbot, window, source="import torch\nx = torch.ones(2, requires_grad=True)\ny = x.sum()\n"
+                                      "z = 1 / 0\ny.backward()\n")
+    assert trace.status == "error" and trace.error.type == "ZeroDivisionError"
+    assert window.editor.error_line() == 4
+    assert "ZeroDivisionError" in window.output.error_text() and 'href="line:4"' in window.output.error_text()
+
+
+def test_syntax_error_marks_the_line(window, qtbot):
+    trace = run(qtbot, window, source="import torch\n\nx = (1,\ny = 2 +\n")
+    assert trace.status == "error" and trace.error.type == "SyntaxError"
+    assert trace.error.line is not None and window.editor.error_line() == trace.error.line
+    assert "SyntaxError" in window.output.error_text()
+    assert window.stepper.step_count() == 0
+
+
+def test_stop_ends_an_infinite_loop_while_the_ui_keeps_running(window, qtbot):
+    window.set_source("import torch\nx = torch.ones(2, requires_grad=True)\nprint('looping', flush=True)\n"
+                      "while True:\n    x = x * 1\n", None, "loop.py")
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    with qtbot.waitSignal(window.controller.output, timeout=RUN_TIMEOUT_MS):
+        qtbot.mouseClick(window.run_button, Qt.MouseButton.LeftButton)
+    assert window.controller.is_running() and window.stop_button.isEnabled() and not window.run_button.isEnabled()
+    running_ticks = len(ticks)
+    qtbot.waitUntil(lambda: len(ticks) >= running_ticks + 5, timeout=5000)  # the event loop is alive
+    with qtbot.waitSignal(window.controller.trace_ready, timeout=RUN_TIMEOUT_MS) as blocker:
+        qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    timer.stop()
+    assert blocker.args[0].status == "cancelled"
+    assert not window.controller.is_running() and window.run_button.isEnabled()
+    assert "Stopped" in window.output.error_text()
