@@ -151,9 +151,13 @@ def draw(p: Pass, output: str, steps: list[int], *, scale: float = 1.0, theme: s
     return 1
 
 
-def render(req: RenderRequest, err: TextIO = sys.stderr, out: TextIO = sys.stdout) -> int:
-    """Run and draw; exit code 0 ok, 1 the program failed (what exists is still drawn), 2 usage."""
+def render(req: RenderRequest, err: TextIO | None = None, out: TextIO | None = None) -> int:
+    """Run and draw; exit code 0 ok, 1 the program failed (what exists is still drawn), 2 usage.
+    Messages go to `err` / `out` (default: this process's stderr / stdout)."""
     from gradviz.core.layout import pass_title
+
+    err = err or sys.stderr
+    out = out or sys.stdout
 
     check_request(req)
     trace = run_trace(req)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QAction, QKeySequence, QPainter, QResizeEvent, QWheelEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPainter, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView, QLabel, QWidget
 
 from gradviz.core.layout import Layout, LayoutInput, prepare, solve, solve_isolated
@@ -17,6 +16,7 @@ from gradviz.gui.theme import LIGHT, Theme
 # Passes with more nodes than this are laid out in the background (dot takes a noticeable time).
 BACKGROUND_NODES = 300
 MIN_ZOOM, MAX_ZOOM = 0.02, 8.0
+FIND_ZOOM = 0.8
 WHEEL_STEP = 1.0015  # zoom factor per wheel angle unit (1/8 degree): 120 units = one notch = ~20 %
 
 
@@ -99,19 +99,6 @@ class GraphView(QGraphicsView):
         self._jobs: dict[int, LayoutJob] = {}  # running jobs, kept alive until they report
         self._found: tuple[str, list[str], int] = ("", [], -1)
         self._found_in: Pass | None = None
-        self._add_action("Zoom in", QKeySequence.StandardKey.ZoomIn, self.zoom_in, "Ctrl+=")
-        self._add_action("Zoom out", QKeySequence.StandardKey.ZoomOut, self.zoom_out)
-        self._add_action("Fit graph", QKeySequence("Ctrl+0"), self.fit)
-
-    def _add_action(self, text: str, key: Any, slot: Any, extra: str | None = None) -> None:
-        action = QAction(text, self)
-        keys = QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey) else [key]
-        if extra:
-            keys.append(QKeySequence(extra))
-        action.setShortcuts(keys)
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(slot)
-        self.addAction(action)
 
     # ------------------------------------------------------------------ passes and layout
 
@@ -218,8 +205,9 @@ class GraphView(QGraphicsView):
             super().wheelEvent(event)
 
     def find(self, text: str) -> list[str]:
-        """Find nodes by variable name or op type; select and centre the first match, and the next one on
-        each repeated call with the same text. Returns every matching node id."""
+        """Find nodes by variable name or op type; select and centre the first match (zooming in to a
+        readable size if needed), and the next one on each repeated call with the same text. Returns every
+        matching node id."""
         query, matches, index = self._found
         if text == query and matches and self.graph.pass_ is self._found_in:
             index = (index + 1) % len(matches)
@@ -232,8 +220,25 @@ class GraphView(QGraphicsView):
         self.graph.select_node(node_id)
         item = self.graph.nodes.get(node_id)
         if item is not None:
+            if self.zoom() < FIND_ZOOM:
+                self.set_zoom(FIND_ZOOM)  # a found node should be readable, not a dot in a big graph
             self.centerOn(item)
         return matches
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        """Ctrl + / Ctrl = zoom in, Ctrl - zoom out, Ctrl 0 fit; other keys as usual."""
+        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        key = event.key()
+        if event.matches(QKeySequence.StandardKey.ZoomIn) or (ctrl and key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal)):
+            self.zoom_in()
+        elif event.matches(QKeySequence.StandardKey.ZoomOut) or (ctrl and key == Qt.Key.Key_Minus):
+            self.zoom_out()
+        elif ctrl and key == Qt.Key.Key_0:
+            self.fit()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
