@@ -539,6 +539,7 @@ class Runner:
         with self._lock:
             self._active.add(handle)
         handle._begin()
+        self._replace_spare()  # the next worker warms up while this one runs
         return handle
 
     def run(self, request: RunRequest, on_event: EventCallback | None = None) -> Trace:
@@ -563,10 +564,18 @@ class Runner:
     def _on_finished(self, handle: RunHandle) -> None:
         with self._lock:
             self._active.discard(handle)
-            needed = self.warm and not self._closed and self._spare is None
-        if not needed:
+        self._replace_spare()
+
+    def _replace_spare(self) -> None:
+        """Make sure a warm worker is (being) made ready, if this runner keeps one."""
+        with self._lock:
+            if not self.warm or self._closed or self._spare is not None:
+                return
+        try:
+            worker = _Worker(self._python)
+        except OSError:
+            _log.exception("could not start a spare worker")
             return
-        worker = _Worker(self._python)
         with self._lock:
             if self._closed or self._spare is not None:
                 extra = worker

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import resource
+import select
 import signal
 import sys
 import tempfile
@@ -83,6 +84,7 @@ class Output:
         self._skipped = 0
         self._last_flush = 0.0
         self.forked = False
+        self.pump: FdPump | None = None
 
     def reset(self) -> None:
         with self.channel.lock:
@@ -92,24 +94,34 @@ class Output:
             self._head_queued = self._skipped = 0
 
     def write(self, text: str) -> None:
+        """Record and queue `text`, after whatever is already waiting in the fd 1/2 pipe (keeps the order of
+        `os.write(1, ...)` followed by `print(...)`)."""
+        if not text:
+            return
+        if self.forked:
+            os.write(1, text.encode("utf-8", "replace"))  # a child the program forked: the worker's pump reads it
+            return
+        with self.channel.lock:
+            if self.pump is not None:
+                self.take(self.pump.read_available())
+            self.take(text)
+
+    def take(self, text: str) -> None:
+        """Record and queue `text` now (caller holds channel.lock)."""
         if not text:
             return
         data = text.encode("utf-8", "replace")
-        if self.forked:
-            os.write(1, data)  # a child the program forked: the worker's fd pump picks it up
-            return
-        with self.channel.lock:
-            self.record.add(data)
-            room = _char_boundary(data, max(0, OUTPUT_LIMIT - self._head_queued), back=True)
-            self._head += data[:room]
-            self._head_queued += room
-            self._tail += data[room:]
-            if len(self._tail) > STREAM_CHUNK:
-                cut = _char_boundary(self._tail, len(self._tail) - STREAM_CHUNK, back=False)
-                self._skipped += cut
-                del self._tail[:cut]
-            if time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
-                self.flush()
+        self.record.add(data)
+        room = _char_boundary(data, max(0, OUTPUT_LIMIT - self._head_queued), back=True)
+        self._head += data[:room]
+        self._head_queued += room
+        self._tail += data[room:]
+        if len(self._tail) > STREAM_CHUNK:
+            cut = _char_boundary(self._tail, len(self._tail) - STREAM_CHUNK, back=False)
+            self._skipped += cut
+            del self._tail[:cut]
+        if time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
+            self.flush()
 
     def flush(self) -> None:
         """Send what is pending (callers hold channel.lock or accept any order)."""
@@ -194,7 +206,8 @@ class Session:
 
 
 class FdPump:
-    """Points fds 1 and 2 at a pipe read by a thread, so C-level writes become output, not protocol noise."""
+    """Points fds 1 and 2 at a pipe, so C-level writes become output instead of protocol noise. A thread
+    collects what arrives; Python-level writes collect it first, under the same lock, to keep the order."""
 
     def __init__(self, output: Output) -> None:
         self.output = output
@@ -202,23 +215,47 @@ class FdPump:
         os.dup2(write_end, 1)
         os.dup2(write_end, 2)
         os.close(write_end)
+        os.set_blocking(read_end, False)
         self._read_end = read_end
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._ready = select.poll()  # a cheap "anything there?" before each Python-level write
+        self._ready.register(read_end, select.POLLIN)
+        self.closed = False
+        output.pump = self
         self._thread = threading.Thread(target=self._pump, name="gradviz-fd-pump", daemon=True)
         self._thread.start()
 
-    def _pump(self) -> None:
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        while True:
+    def read_available(self) -> str:
+        """Everything in the pipe right now, decoded (caller holds channel.lock)."""
+        if self.closed or not self._ready.poll(0):
+            return ""
+        parts = []
+        while not self.closed:
             try:
                 data = os.read(self._read_end, 65536)
-            except MemoryError:
-                continue
+            except BlockingIOError:
+                break
             except OSError:
-                break
+                data = b""
             if not data:
+                self.closed = True
+                parts.append(self._decoder.decode(b"", final=True))
                 break
-            self.output.write(decoder.decode(data))
-        self.output.write(decoder.decode(b"", final=True))
+            parts.append(self._decoder.decode(data))
+        return "".join(parts)
+
+    def _pump(self) -> None:
+        waiting = select.poll()  # its own: a poll object must not be polled from two threads at once
+        waiting.register(self._read_end, select.POLLIN)
+        while not self.closed:
+            try:
+                waiting.poll()
+                with self.output.channel.lock:
+                    self.output.take(self.read_available())
+            except MemoryError:
+                time.sleep(0.01)
+            except (OSError, ValueError):
+                break
 
     def drain(self, timeout: float) -> None:
         """Flush C and Python buffers, close fds 1/2 and collect what was left in the pipe."""
@@ -237,6 +274,8 @@ class FdPump:
         os.dup2(devnull, 2)
         os.close(devnull)
         self._thread.join(timeout)
+        with self.output.channel.lock:  # still open if a child of the program holds the pipe
+            self.output.take(self.read_available())
 
 
 class NoInput(io.TextIOBase):
