@@ -1,0 +1,1231 @@
+"""Capture: passes, nodes, edges, steps, names, lines, saved tensors and errors of a program, every gradient
+checked against PyTorch itself (the same program run plainly, or the same computation done here)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import textwrap
+import warnings
+from collections import Counter
+from typing import Any
+
+import pytest
+import torch
+
+from gradviz.core.capture import CaptureOptions, run_program
+from gradviz.core.trace import LeafGrad, Node, Pass, Step, TensorSummary, Trace
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def src(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def capture(tmp_path: Any, source: str, **kwargs: Any) -> Trace:
+    """Capture `source` as the file tmp_path/prog.py (default options: keep_first=10)."""
+    return run_program(source, str(tmp_path / "prog.py"), **kwargs)
+
+
+def plain(source: str, upto: int | None = None, filename: str = "<plain>") -> dict[str, Any]:
+    """Run `source` (or its first `upto` lines) plainly, with no gradviz watcher; return its namespace."""
+    if upto is not None:
+        source = "\n".join(source.splitlines()[:upto]) + "\n"
+    ns: dict[str, Any] = {"__name__": "__main__"}
+    exec(compile(source, filename, "exec"), ns)
+    return ns
+
+
+def line_of(source: str, text: str, nth: int = 0) -> int:
+    """1-based number of the `nth` line whose stripped text is `text`."""
+    hits = [i + 1 for i, s in enumerate(source.splitlines()) if s.strip() == text]
+    assert len(hits) > nth, f"{text!r} not found {nth + 1} times"
+    return hits[nth]
+
+
+def values(s: TensorSummary | None) -> torch.Tensor:
+    assert s is not None and s.values is not None
+    return torch.tensor(s.values, dtype=getattr(torch, s.dtype))
+
+
+def assert_same(s: TensorSummary | None, expected: torch.Tensor) -> None:
+    """The summary holds the tensor torch computed: same shape, dtype and values."""
+    assert s is not None, f"expected a tensor like {expected}, got None"
+    expected = expected.detach()
+    assert s.shape == tuple(expected.shape)
+    assert s.dtype == str(expected.dtype).removeprefix("torch.")
+    assert torch.allclose(values(s), expected, equal_nan=True), (s.values, expected)
+
+
+def leaf_grad(p: Pass, name: str) -> LeafGrad:
+    hits = [g for g in p.leaf_grads if g.name == name]
+    assert len(hits) == 1, f"leaf grad {name!r} not in {[g.name for g in p.leaf_grads]}"
+    return hits[0]
+
+
+def nodes_of(p: Pass, type_: str, kind: str | None = None) -> list[Node]:
+    return [n for n in p.nodes if n.type == type_ and (kind is None or n.kind == kind)]
+
+
+def only(items: list[Any]) -> Any:
+    assert len(items) == 1, items
+    return items[0]
+
+
+def node_named(p: Pass, name: str) -> Node:
+    return only([n for n in p.nodes if name in n.names])
+
+
+def step_of(p: Pass, node_id: str) -> Step:
+    return only([s for s in p.steps if s.node == node_id])
+
+
+def assert_ok(trace: Trace) -> None:
+    assert trace.status == "ok", trace.error
+    for p in trace.passes:
+        assert p.status == "ok", (p.line, p.error)
+
+
+def assert_no_step_on_ghosts(trace: Trace) -> None:
+    for p in trace.passes:
+        ghosts = {n.id for n in p.nodes if n.kind == "detached"}
+        assert not ghosts & {s.node for s in p.steps}, f"pass at line {p.line} ran a detached node"
+
+
+def assert_edges_join_nodes(trace: Trace) -> None:
+    for p in trace.passes:
+        if p.detail != "full":
+            continue
+        ids = {n.id for n in p.nodes}
+        assert len(ids) == len(p.nodes), "duplicate node ids in one pass"
+        for e in p.edges:
+            assert e.src in ids and e.dst in ids, e
+        assert set(p.roots) <= ids
+        assert {s.node for s in p.steps} <= ids
+
+
+# ------------------------------------------------------------------------------------------------ 1. seed lesson
+
+LESSON = src("""
+    import torch
+
+    x = torch.arange(4.0)
+    x
+    x2 = torch.arange(4.0, requires_grad=True)
+    x2
+    x.requires_grad_(True)
+    x.grad
+    y = 2 * torch.dot(x, x)
+    y
+    y.backward()
+    x.grad
+    x.grad == 4 * x
+    x.sum()
+    x.grad.zero_()
+    y = x.sum()
+    y.backward()
+    x.grad
+    x.grad.zero_()
+    y = x * x
+    y.sum().backward()
+    x.grad
+    x.grad.zero_()
+    y = x * x
+    u = y.detach()
+    z = u * x
+    z.sum().backward()
+    x.grad == u
+    x.grad.zero_()
+    y.sum().backward()
+    x.grad == 2 * x
+
+
+    def f(a):
+        b = a * 2
+        while b.norm() < 1000:
+            b = b * 2
+        if b.sum() > 0:
+            c = b
+        else:
+            c = 100 * b
+        return c
+
+
+    torch.manual_seed(0)
+    a = torch.randn(size=(), requires_grad=True)
+    d = f(a)
+    d.backward()
+    a.grad == d / a
+""")
+
+BACKWARD_LINES = [line_of(LESSON, "y.backward()"), line_of(LESSON, "y.backward()", 1),
+                  line_of(LESSON, "y.sum().backward()"), line_of(LESSON, "z.sum().backward()"),
+                  line_of(LESSON, "y.sum().backward()", 1), line_of(LESSON, "d.backward()")]
+
+
+@pytest.fixture(scope="module")
+def lesson(tmp_path_factory: pytest.TempPathFactory) -> Trace:
+    return capture(tmp_path_factory.mktemp("lesson"), LESSON)
+
+
+def test_lesson_runs_with_one_pass_per_backward_call(lesson: Trace) -> None:
+    assert_ok(lesson)
+    assert [p.line for p in lesson.passes] == BACKWARD_LINES
+    assert [p.call for p in lesson.passes] == ["backward"] * 6
+    assert all(p.detail == "full" for p in lesson.passes)
+    assert lesson.passes[3].code == "z.sum().backward()"
+    assert_edges_join_nodes(lesson)
+    assert_no_step_on_ghosts(lesson)
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_lesson_leaf_grads_equal_torch(lesson: Trace, index: int) -> None:
+    """x.grad after each pass (4x, ones, 2x, u, 2x) is what plain torch holds right after that call; x.grad
+    before is what it held before (None first, then the zeros left by x.grad.zero_())."""
+    line = BACKWARD_LINES[index]
+    after = plain(LESSON, upto=line)["x"].grad
+    before = plain(LESSON, upto=line - 1)["x"].grad
+    g = leaf_grad(lesson.passes[index], "x")
+    assert_same(g.after, after)
+    if before is None:
+        assert g.before is None
+    else:
+        assert_same(g.before, before)
+
+
+def test_lesson_known_gradients(lesson: Trace) -> None:
+    """The lesson's own claims, checked with torch on the captured values."""
+    x = plain(LESSON, upto=BACKWARD_LINES[0])["x"].detach()
+    assert torch.equal(values(leaf_grad(lesson.passes[0], "x").after), 4 * x)
+    assert torch.equal(values(leaf_grad(lesson.passes[1], "x").after), torch.ones_like(x))
+    assert torch.equal(values(leaf_grad(lesson.passes[2], "x").after), 2 * x)
+    u = plain(LESSON, upto=BACKWARD_LINES[3])["u"]
+    assert torch.equal(values(leaf_grad(lesson.passes[3], "x").after), u)
+    assert torch.equal(values(leaf_grad(lesson.passes[4], "x").after), 2 * x)
+
+
+def test_lesson_scalar_pass_graph(lesson: Trace) -> None:
+    """y = 2 * dot(x, x): root MulBackward0 named y -> DotBackward0 -> x twice (slots 0 and 1); the steps
+    carry torch's gradients."""
+    p = lesson.passes[0]
+    y = only(nodes_of(p, "MulBackward0"))
+    assert p.roots == (y.id,) and "y" in y.names
+    dot = only(nodes_of(p, "DotBackward0"))
+    x = only(nodes_of(p, "AccumulateGrad"))
+    assert "x" in x.names and x.kind == "leaf"
+    assert sorted((e.src, e.dst, e.slot) for e in p.edges if e.src == dot.id) == [(dot.id, x.id, 0), (dot.id, x.id, 1)]
+    xt = plain(LESSON, upto=BACKWARD_LINES[0])["x"].detach()
+    assert_same(step_of(p, y.id).grad_outputs[0], torch.tensor(1.0))
+    assert_same(step_of(p, dot.id).grad_outputs[0], torch.tensor(2.0))
+    for g in step_of(p, dot.id).grad_inputs:
+        assert_same(g, 2 * xt)
+
+
+def test_lesson_detach_pass_has_the_ghost(lesson: Trace) -> None:
+    p = lesson.passes[3]
+    y_line, z_line = line_of(LESSON, "y = x * x", 1), line_of(LESSON, "z = u * x")
+    ghost = only([n for n in p.nodes if n.type == "MulBackward0" and n.line == y_line])
+    assert ghost.kind == "detached" and ghost.code == "y = x * x"
+    z = only([n for n in p.nodes if n.type == "MulBackward0" and n.line == z_line])
+    assert z.kind == "function" and z.code == "z = u * x"
+    cut = only([e for e in p.edges if e.src == z.id and e.dst == ghost.id])
+    assert cut.kind == "detached" and cut.cut == "detach()"
+    assert all(e.kind == "detached" for e in p.edges if ghost.id in (e.src, e.dst))
+    assert ghost.id not in {s.node for s in p.steps}
+    # z = u * x: the gradient reaching x is u (torch's value), and nothing is sent toward the cut side
+    u = plain(LESSON, upto=BACKWARD_LINES[3])["u"]
+    z_step = step_of(p, z.id)
+    assert z_step.grad_inputs[cut.slot] is None
+    live = only([e for e in p.edges if e.src == z.id and e.kind == "grad"])
+    assert_same(z_step.grad_inputs[live.slot], u)
+
+
+def test_lesson_node_identity_is_stable_across_passes(lesson: Trace) -> None:
+    """The y = x * x node is a ghost in pass 3 and the live graph of pass 4: one id in both; x is one leaf."""
+    y_line = line_of(LESSON, "y = x * x", 1)
+    ghost = only([n for n in lesson.passes[3].nodes if n.type == "MulBackward0" and n.line == y_line])
+    live = only([n for n in lesson.passes[4].nodes if n.type == "MulBackward0"])
+    assert live.kind == "function" and live.line == y_line
+    assert live.id == ghost.id
+    assert ghost.id in {s.node for s in lesson.passes[4].steps}
+    leaf_ids = {n.id for p in lesson.passes[:5] for n in p.nodes if n.type == "AccumulateGrad"}
+    assert len(leaf_ids) == 1
+    # and ids are never reused for different nodes within the trace
+    seen: dict[str, tuple[str, int | None]] = {}
+    for p in lesson.passes:
+        for n in p.nodes:
+            assert seen.setdefault(n.id, (n.type, n.line)) == (n.type, n.line), n
+
+
+def test_lesson_control_flow_unrolls_the_loop(lesson: Trace) -> None:
+    p = lesson.passes[5]
+    loop_line = line_of(LESSON, "b = b * 2")
+    ns = plain(LESSON, upto=BACKWARD_LINES[5])
+    iterations = 0
+    b = ns["a"].detach() * 2
+    while b.norm() < 1000:
+        b = b * 2
+        iterations += 1
+    assert iterations > 1
+    looped = [n for n in p.nodes if n.line == loop_line]
+    assert len(looped) == iterations
+    assert all(n.type == "MulBackward0" and n.code == "b = b * 2" and n.kind == "function" for n in looped)
+    assert len([s for s in p.steps if s.node in {n.id for n in looped}]) == iterations
+    a_leaf = node_named(p, "a")
+    assert a_leaf.type == "AccumulateGrad"
+    assert_same(a_leaf.tensor, ns["a"])
+    g = leaf_grad(p, "a")
+    assert_same(g.after, ns["a"].grad)
+    assert torch.allclose(values(g.after), (ns["d"] / ns["a"]).detach())
+
+
+# ------------------------------------------------------------------------------------------------ 2. engine order
+
+
+def _engine_record(root: torch.Tensor) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
+    """Run root.backward() with our own pre/post hooks on every node; return (type, grads in, grads out)
+    per executed node, in the engine's order."""
+    order: list[list[Any]] = []
+    seen: set[Any] = set()
+    stack = [root.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+
+        def pre(grad_outputs: Any, fn: Any = fn) -> None:
+            order.append([type(fn).__name__, tuple(grad_outputs), ()])
+
+        def post(grad_inputs: Any, grad_outputs: Any, fn: Any = fn) -> None:
+            rec = next(r for r in reversed(order) if r[0] == type(fn).__name__)
+            rec[2] = tuple(grad_inputs)
+
+        fn.register_prehook(pre)
+        if type(fn).__name__ != "AccumulateGrad":
+            fn.register_hook(post)
+        stack.extend(nf for nf, _ in fn.next_functions)
+    root.backward()
+    return [(t, tuple(o), tuple(i)) for t, o, i in order]
+
+
+BRANCHING = src("""
+    import torch
+    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    w = torch.tensor([1.5, 0.25, -0.75], requires_grad=True)
+    y = x * w + torch.sin(x) * w
+    h = torch.tanh(y) * x.exp()
+    loss = (h + y.pow(2)).sum()
+    loss.backward()
+""")
+
+
+def test_step_order_and_gradients_equal_the_engine(tmp_path: Any) -> None:
+    trace = capture(tmp_path, BRANCHING)
+    assert_ok(trace)
+    p = only(list(trace.passes))
+    ns = plain(BRANCHING, upto=line_of(BRANCHING, "loss.backward()") - 1)
+    engine = _engine_record(ns["loss"])
+    types = {n.id: n.type for n in p.nodes}
+    assert [types[s.node] for s in p.steps] == [t for t, _, _ in engine]
+    for step, (_, grad_outputs, grad_inputs) in zip(p.steps, engine, strict=True):
+        assert len(step.grad_outputs) == len(grad_outputs)
+        for s, g in zip(step.grad_outputs, grad_outputs, strict=True):
+            assert_same(s, g)
+        if types[step.node] != "AccumulateGrad":
+            assert len(step.grad_inputs) == len(grad_inputs)
+            for s, g in zip(step.grad_inputs, grad_inputs, strict=True):
+                if g is None:
+                    assert s is None
+                else:
+                    assert_same(s, g)
+    assert_same(leaf_grad(p, "x").after, ns["x"].grad)
+    assert_same(leaf_grad(p, "w").after, ns["w"].grad)
+
+
+def test_every_live_node_runs_once_and_edges_carry_slots(tmp_path: Any) -> None:
+    trace = capture(tmp_path, BRANCHING)
+    p = trace.passes[0]
+    assert_edges_join_nodes(trace)
+    live = {n.id for n in p.nodes if n.kind != "detached"}
+    assert Counter(s.node for s in p.steps) == Counter(live)
+    for n in p.nodes:
+        if n.kind == "function":
+            slots = sorted(e.slot for e in p.edges if e.src == n.id)
+            assert slots == list(range(len(slots)))
+            assert len(step_of(p, n.id).grad_inputs) >= len(slots)
+
+
+# ------------------------------------------------------------------------------------------------ 3. names
+
+NAMES = src("""
+    import torch
+    from torch import nn
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    z = y.sin()
+    z.sum().backward()
+    alias = y
+
+
+    def step(a):
+        h = a * 3
+        keep = h
+        out = keep.sum()
+        out.backward()
+        return out
+
+
+    step(x)
+""")
+
+
+def test_names_at_the_call_and_at_the_end(tmp_path: Any) -> None:
+    trace = capture(tmp_path, NAMES)
+    assert_ok(trace)
+    p = trace.passes[0]
+    assert "x" in node_named(p, "x").names and node_named(p, "x").kind == "leaf"
+    y = node_named(p, "y")
+    assert y.type == "MulBackward0" and "alias" in y.names  # bound after the call, when the program ended
+    assert node_named(p, "z").type == "SinBackward0"
+    assert only(nodes_of(p, "SumBackward0")).names == ()
+
+
+def test_function_local_names_at_a_call_inside_a_function(tmp_path: Any) -> None:
+    trace = capture(tmp_path, NAMES)
+    p = trace.passes[1]
+    assert p.line == line_of(NAMES, "out.backward()")
+    h = node_named(p, "h")
+    assert h.type == "MulBackward0" and "keep" in h.names and h.line == line_of(NAMES, "h = a * 3")
+    assert node_named(p, "out").type == "SumBackward0"
+    leaf = only(nodes_of(p, "AccumulateGrad"))
+    assert {"a", "x"} <= set(leaf.names)
+    ns = plain(NAMES)
+    assert_same(leaf_grad(p, leaf.names[0]).after, ns["x"].grad)
+
+
+MODULES = src("""
+    import torch
+    from torch import nn
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 1)
+
+        def forward(self, h):
+            return self.fc(h).squeeze(1)
+
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+    head = Head()
+    inp = torch.randn(4, 3)
+    w1 = torch.randn(3, requires_grad=True)
+    w2 = torch.randn(3, requires_grad=True)
+    params = [w1, w2]
+    w = {"fc": torch.randn(3, requires_grad=True)}
+    extra = (inp * w1 + inp * params[1] * w["fc"]).sum()
+    loss = head(net(inp)).pow(2).mean() + extra
+    loss.backward()
+""")
+
+
+def test_module_parameter_names_and_node_modules(tmp_path: Any) -> None:
+    trace = capture(tmp_path, MODULES)
+    assert_ok(trace)
+    p = trace.passes[0]
+    ns = plain(MODULES)
+    for name, t in [("net.0.weight", ns["net"][0].weight), ("net.0.bias", ns["net"][0].bias),
+                    ("head.fc.weight", ns["head"].fc.weight), ("head.fc.bias", ns["head"].fc.bias)]:
+        leaf = node_named(p, name)
+        assert leaf.type == "AccumulateGrad" and leaf.kind == "leaf"
+        assert_same(leaf.tensor, t)
+        assert_same(leaf_grad(p, name).after, t.grad)
+    addmms = nodes_of(p, "AddmmBackward0")
+    assert sorted(n.module for n in addmms) == ["head.fc", "net.0"]
+    assert only(nodes_of(p, "TanhBackward0")).module == "net.1"
+    assert only(nodes_of(p, "SqueezeBackward1")).module == "head"
+    assert only(nodes_of(p, "PowBackward0")).module is None
+    extra_line = line_of(MODULES, 'extra = (inp * w1 + inp * params[1] * w["fc"]).sum()')
+    assert all(n.module is None for n in p.nodes if n.line == extra_line)
+
+
+def test_final_grads_keys_for_params_lists_and_dicts(tmp_path: Any) -> None:
+    trace = capture(tmp_path, MODULES)
+    ns = plain(MODULES)
+    expected = {"net.0.weight": ns["net"][0].weight.grad, "net.0.bias": ns["net"][0].bias.grad,
+                "head.fc.weight": ns["head"].fc.weight.grad, "head.fc.bias": ns["head"].fc.bias.grad,
+                "w1": ns["w1"].grad, "w2": ns["w2"].grad, "params[0]": ns["w1"].grad,
+                "params[1]": ns["w2"].grad, "w['fc']": ns["w"]["fc"].grad}
+    assert set(trace.final_grads) == set(expected)
+    for name, g in expected.items():
+        assert_same(trace.final_grads[name], g)
+    p = trace.passes[0]
+    assert {"w2", "params[1]"} <= set(node_named(p, "params[1]").names)
+    assert "w['fc']" in node_named(p, "w['fc']").names
+
+
+# ------------------------------------------------------------------------------------------------ 4. lines
+
+LINES = src("""
+    import torch
+    import torch.nn.functional as F
+
+
+    def act(v):
+        h = torch.tanh(v)
+        return h * 2 + F.relu(v)
+
+
+    def normalise(v):
+        return v / v.norm()
+
+
+    x = torch.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+    w = torch.tensor([[0.3, 0.1], [-0.2, 0.4]], requires_grad=True)
+    h = x @ w
+    a = act(h)
+    n = normalise(a.reshape(-1))
+    loss = (n ** 2).sum() + a.mean() * torch.exp(w).sum()
+    loss.backward()
+""")
+
+
+def _anomaly_lines(root: torch.Tensor, filename: str) -> Counter[tuple[str, int]]:
+    """(type, line) of every function node, the line read from the forward traceback torch's anomaly mode
+    stores in each node (its innermost frame in `filename`)."""
+    found: Counter[tuple[str, int]] = Counter()
+    seen: set[Any] = set()
+    stack = [root.grad_fn]
+    pattern = re.compile(r'File "(.*)", line (\d+)')
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen or type(fn).__name__ == "AccumulateGrad":
+            continue
+        seen.add(fn)
+        frames = [(m.group(1), int(m.group(2))) for t in fn.metadata["traceback_"] for m in pattern.finditer(t)]
+        found[(type(fn).__name__, [ln for f, ln in frames if f == filename][-1])] += 1
+        stack.extend(nf for nf, _ in fn.next_functions)
+    return found
+
+
+INPLACE_AND_VIEWS = src("""
+    import torch
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = x * 2
+    y.add_(1)
+    v = y[0]
+    v.mul_(3)
+    t = y.t()
+    parts = [t[i] * (i + 1) for i in range(2)]
+    loss = (torch.stack(parts) @ x).sum()
+    loss.backward()
+""")
+
+CUSTOM_FUNCTION = src("""
+    import torch
+
+
+    class MyExp(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, i):
+            r = i.exp()
+            ctx.save_for_backward(r)
+            return r
+
+        @staticmethod
+        def backward(ctx, g):
+            (r,) = ctx.saved_tensors
+            return g * r
+
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = MyExp.apply(x * 2)
+    loss = (y * 3).sum()
+    loss.backward()
+""")
+
+
+@pytest.mark.parametrize("program", [LINES, INPLACE_AND_VIEWS, CUSTOM_FUNCTION],
+                         ids=["functions", "inplace_and_views", "custom_function"])
+def test_every_node_line_is_the_statement_that_created_it(tmp_path: Any, program: str) -> None:
+    """Ground truth: the forward traceback that torch's anomaly mode stores in every node it creates."""
+    trace = capture(tmp_path, program)
+    assert_ok(trace)
+    p = trace.passes[-1]
+    upto = line_of(program, "loss.backward()") - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.set_anomaly_enabled(True)
+        try:
+            ns = plain(program, upto=upto, filename="<lines>")
+        finally:
+            torch.set_anomaly_enabled(False)
+    expected = _anomaly_lines(ns["loss"], "<lines>")
+    functions = [n for n in p.nodes if n.kind == "function"]
+    assert Counter((n.type, n.line) for n in functions) == expected
+    lines = program.splitlines()
+    for n in functions:
+        assert n.code == lines[n.line - 1].strip()
+
+
+def test_lines_inside_user_functions(tmp_path: Any) -> None:
+    p = capture(tmp_path, LINES).passes[0]
+    assert only(nodes_of(p, "TanhBackward0")).line == line_of(LINES, "h = torch.tanh(v)")
+    assert only(nodes_of(p, "DivBackward0")).code == "return v / v.norm()"
+    assert only(nodes_of(p, "ReluBackward0")).code == "return h * 2 + F.relu(v)"
+
+
+def test_custom_function_adds_no_cut_edge(tmp_path: Any) -> None:
+    """A custom Function's forward runs under no_grad, but its output is connected, not cut off."""
+    trace = capture(tmp_path, CUSTOM_FUNCTION)
+    p = trace.passes[0]
+    assert [e for e in p.edges if e.kind == "detached"] == []
+    assert all(n.kind != "detached" for n in p.nodes)
+    my = only(nodes_of(p, "MyExpBackward"))
+    assert "y" in my.names
+    ns = plain(CUSTOM_FUNCTION)
+    assert_same(leaf_grad(p, "x").after, ns["x"].grad)
+
+
+# ------------------------------------------------------------------------------------------------ 5. saved
+
+SAVED = src("""
+    import torch
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = x * w
+    p = x ** 3
+    s = torch.sum(torch.stack([y, p]), dim=0, keepdim=True)
+    c = torch.cat([s, y.unsqueeze(0)], dim=1)
+    loss = c.sum()
+    loss.backward()
+""")
+
+
+def _plain_value(v: Any) -> Any:
+    if isinstance(v, tuple | list | torch.Size):
+        return [_plain_value(i) for i in v]
+    return v if v is None or isinstance(v, bool | int | float | str) else str(v)
+
+
+def test_saved_tensors_and_attrs_equal_torchs(tmp_path: Any) -> None:
+    trace = capture(tmp_path, SAVED)
+    assert_ok(trace)
+    p = trace.passes[0]
+    ns = plain(SAVED, upto=line_of(SAVED, "loss.backward()") - 1)
+    mul = only(nodes_of(p, "MulBackward0"))
+    assert set(mul.saved) == {"_saved_self", "_saved_other"}
+    assert_same(mul.saved["_saved_self"], ns["x"])
+    assert_same(mul.saved["_saved_other"], ns["w"])
+    by_type = {}
+    stack = [ns["loss"].grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is not None and type(fn).__name__ != "AccumulateGrad":
+            by_type.setdefault(type(fn).__name__, fn)
+            stack.extend(nf for nf, _ in fn.next_functions)
+    for n in p.nodes:
+        if n.kind != "function":
+            continue
+        fn = by_type[n.type]
+        for name, summary in n.saved.items():
+            base, _, index = name.partition("[")
+            value = getattr(fn, base)
+            assert_same(summary, value[int(index[:-1])] if index else value)
+        for name, v in n.attrs.items():
+            assert v == _plain_value(getattr(fn, name)), (n.type, name)
+    pow_ = only(nodes_of(p, "PowBackward0"))
+    assert pow_.attrs["_saved_exponent"] == 3
+    assert_same(pow_.saved["_saved_self"], ns["x"])
+    sum_ = only(nodes_of(p, "SumBackward1"))
+    assert sum_.attrs["_saved_keepdim"] is True and sum_.attrs["_saved_dim"] == [0]
+    cat = only(nodes_of(p, "CatBackward0"))
+    assert cat.attrs["_saved_dim"] == 1
+    stack_ = only(nodes_of(p, "StackBackward0"))
+    assert stack_.attrs["_saved_dim"] == 0
+
+
+# ------------------------------------------------------------------------------------------------ 6. errors
+
+TWICE = src("""
+    import torch
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+    print("not reached")
+""")
+
+
+def _torch_error(source: str) -> BaseException:
+    with pytest.raises(BaseException) as e:
+        plain(source)
+    return e.value
+
+
+def test_backward_twice_is_an_error_pass_and_ends_the_program(tmp_path: Any) -> None:
+    trace = capture(tmp_path, TWICE)
+    line = line_of(TWICE, "y.backward()", 1)
+    err = _torch_error(TWICE)
+    assert [p.status for p in trace.passes] == ["ok", "error"]
+    bad = trace.passes[1]
+    assert bad.line == line and bad.code == "y.backward()"
+    assert bad.error is not None and bad.error.type == type(err).__name__ and bad.error.message == str(err)
+    assert bad.error.line == line
+    assert trace.status == "error" and trace.error is not None
+    assert trace.error.type == type(err).__name__ and trace.error.message == str(err)
+    assert trace.error.line == line
+    assert "not reached" not in trace.stdout
+    ns = plain(TWICE, upto=line - 1)
+    assert_same(leaf_grad(trace.passes[0], "x").after, ns["x"].grad)
+
+
+CAUGHT = src("""
+    import torch
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    try:
+        y.backward()
+    except RuntimeError as e:
+        print("caught")
+    v = x * x
+    try:
+        v.backward()
+    except RuntimeError:
+        print("caught again")
+    z = (x ** 3).sum()
+    z.backward()
+""")
+
+
+def test_caught_engine_errors_are_error_passes_and_the_program_goes_on(tmp_path: Any) -> None:
+    trace = capture(tmp_path, CAUGHT)
+    assert trace.status == "ok" and trace.error is None
+    assert [p.status for p in trace.passes] == ["ok", "error", "error", "ok"]
+    assert [p.line for p in trace.passes] == [line_of(CAUGHT, "y.backward()"), line_of(CAUGHT, "y.backward()", 1),
+                                              line_of(CAUGHT, "v.backward()"), line_of(CAUGHT, "z.backward()")]
+    twice = _torch_error(TWICE)
+    assert trace.passes[1].error.message == str(twice)
+    assert trace.passes[1].error.line == trace.passes[1].line
+    non_scalar = _torch_error(src("""
+        import torch
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        (x * x).backward()
+    """))
+    assert trace.passes[2].error.type == type(non_scalar).__name__
+    assert trace.passes[2].error.message == str(non_scalar)
+    assert "caught\ncaught again\n" in trace.stdout
+    ns = plain(CAUGHT)
+    assert_same(leaf_grad(trace.passes[3], "x").after, ns["x"].grad)
+    assert_same(trace.final_grads["x"], ns["x"].grad)
+
+
+@pytest.mark.parametrize("body, etype", [("y = 1 / 0", ZeroDivisionError),
+                                         ("raise ValueError('bad value here')", ValueError)])
+def test_plain_exception_is_the_trace_error_at_its_line(tmp_path: Any, body: str, etype: type) -> None:
+    source = src(f"""
+        import torch
+        x = torch.ones(2, requires_grad=True)
+        (x * 2).sum().backward()
+
+
+        def inner():
+            {body}
+
+
+        print("before")
+        inner()
+        print("after")
+    """)
+    trace = capture(tmp_path, source)
+    err = _torch_error(source)
+    assert isinstance(err, etype)
+    assert trace.status == "error" and trace.error is not None
+    assert trace.error.type == etype.__name__ and trace.error.message == str(err)
+    assert trace.error.line == line_of(source, body)
+    assert "gradviz" not in trace.error.message and "capture.py" not in trace.error.message
+    assert trace.stdout == "before\n"
+    assert [p.status for p in trace.passes] == ["ok"]  # no implicit pass after an error
+
+
+def test_syntax_error_gives_its_line(tmp_path: Any) -> None:
+    source = "import torch\nx = torch.ones(2)\ny = (x +\nprint(y)\n"
+    with pytest.raises(SyntaxError) as e:
+        compile(source, "prog.py", "exec")
+    trace = capture(tmp_path, source)
+    assert trace.status == "error" and trace.error is not None
+    assert trace.error.type == "SyntaxError" and trace.error.line == e.value.lineno
+    assert trace.passes == ()
+
+
+def test_sys_exit(tmp_path: Any) -> None:
+    three = capture(tmp_path, "import sys\nprint('bye')\nsys.exit(3)\n")
+    assert three.status == "error" and three.error is not None
+    assert "3" in three.error.message and three.error.line == 3
+    assert three.stdout == "bye\n"
+    zero = capture(tmp_path, src("""
+        import sys, torch
+        x = torch.ones(2, requires_grad=True)
+        (x * 3).sum().backward()
+        sys.exit(0)
+        print("not reached")
+    """))
+    assert zero.status == "ok" and zero.error is None and zero.stdout == ""
+    assert len(zero.passes) == 1
+    assert_same(zero.final_grads["x"], torch.full((2,), 3.0))
+    assert capture(tmp_path, "import sys\nsys.exit()\n").status == "ok"
+
+
+# ------------------------------------------------------------------------------------------------ 7. implicit
+
+IMPLICIT = src("""
+    import torch
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+""")
+
+
+def test_implicit_pass_from_the_last_tensor(tmp_path: Any) -> None:
+    trace = capture(tmp_path, IMPLICIT)
+    assert_ok(trace)
+    p = only(list(trace.passes))
+    assert p.call == "implicit" and p.line is None and p.detail == "full"
+    assert p.note is not None and "ones_like" in p.note and "y" in p.note
+    assert p.roots == (node_named(p, "y").id,)
+    assert trace.final_grads == {}
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    y.backward(torch.ones_like(y))
+    assert_same(leaf_grad(p, "x").after, x.grad)
+    assert leaf_grad(p, "x").before is None
+    assert_same(step_of(p, p.roots[0]).grad_outputs[0], torch.ones_like(y))
+
+
+def test_implicit_pass_from_a_scalar_and_from_a_named_root(tmp_path: Any) -> None:
+    source = IMPLICIT + "s = (y * 3).sum()\n"
+    last = only(list(capture(tmp_path, source).passes))
+    assert last.roots == (node_named(last, "s").id,) and "ones_like" not in (last.note or "")
+    chosen = capture(tmp_path, source, root="y")
+    p = only(list(chosen.passes))
+    assert p.call == "implicit" and p.roots == (node_named(p, "y").id,)
+    assert "s" not in {name for n in p.nodes for name in n.names}
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    assert_same(leaf_grad(p, "x").after, x.grad)
+    missing = capture(tmp_path, source, root="nope")
+    assert only(list(missing.passes)).status == "error"
+
+
+def test_root_adds_a_pass_after_the_programs_own(tmp_path: Any) -> None:
+    source = IMPLICIT + "y.sum().backward()\nq = x * 5\n"
+    trace = capture(tmp_path, source, root="q")
+    assert [p.call for p in trace.passes] == ["backward", "implicit"]
+    ns = plain(source)
+    assert_same(trace.final_grads["x"], ns["x"].grad)  # taken before the implicit pass
+    x = ns["x"]
+    expected = x.grad.clone()
+    (x * 5).sum().backward()
+    assert_same(leaf_grad(trace.passes[1], "x").after, x.grad)
+    assert_same(leaf_grad(trace.passes[1], "x").before, expected)
+
+
+# ------------------------------------------------------------------------------------------------ 8. autograd.grad
+
+SECOND = src("""
+    import torch
+    x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = (x ** 3).sum()
+    (g,) = torch.autograd.grad(y, x, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), x)
+    g2 = torch.autograd.grad(y, x, create_graph=True)[0]
+    g2.sum().backward()
+""")
+
+
+def test_autograd_grad_with_create_graph(tmp_path: Any) -> None:
+    trace = capture(tmp_path, SECOND)
+    assert_ok(trace)
+    ns = plain(SECOND)
+    assert [p.call for p in trace.passes] == ["grad", "grad", "grad", "backward"]
+    first, second, third, last = trace.passes
+    assert first.line == line_of(SECOND, "(g,) = torch.autograd.grad(y, x, create_graph=True)")
+    assert second.line == line_of(SECOND, "(h,) = torch.autograd.grad(g.sum(), x)")
+    assert_same(only(list(first.results)), ns["g"])
+    assert_same(only(list(second.results)), ns["h"])
+    assert_same(only(list(third.results)), ns["g2"])
+    assert first.leaf_grads == () and second.leaf_grads == ()
+    assert_same(leaf_grad(last, "x").after, ns["x"].grad)
+    # the second-derivative graph holds the nodes the engine built: its root and the nodes under it are new
+    first_ids = {n.id for n in first.nodes}
+    assert second.roots[0] not in first_ids
+    assert "x" in {name for n in second.nodes for name in n.names}
+    assert_edges_join_nodes(trace)
+    assert set(trace.final_grads) == {"x"}
+
+
+def test_library_engine_calls_are_not_passes(tmp_path: Any) -> None:
+    source = src("""
+        import torch
+        x = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
+        ok = torch.autograd.gradcheck(lambda v: (v ** 3).sin(), (x,))
+        J = torch.autograd.functional.jacobian(lambda v: v ** 2, x)
+        (x * x).sum().backward()
+    """)
+    trace = capture(tmp_path, source)
+    assert_ok(trace)
+    assert [p.line for p in trace.passes] == [line_of(source, "(x * x).sum().backward()")]
+    ns = plain(source)
+    assert ns["ok"] is True
+    assert_same(leaf_grad(trace.passes[0], "x").after, ns["x"].grad)
+
+
+# ------------------------------------------------------------------------------------------------ 9. threads
+
+THREAD = src("""
+    import threading
+    import torch
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+
+    def work():
+        y = torch.cos(x) * x
+        y.sum().backward()
+
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+""")
+
+
+def test_backward_in_a_user_thread_is_a_pass(tmp_path: Any) -> None:
+    trace = capture(tmp_path, THREAD)
+    assert_ok(trace)
+    p = only(list(trace.passes))
+    assert p.call == "backward" and p.line == line_of(THREAD, "y.sum().backward()") and p.detail == "full"
+    ns = plain(THREAD)
+    assert_same(leaf_grad(p, "x").after, ns["x"].grad)
+    assert {n.type for n in p.nodes} == {"SumBackward0", "MulBackward0", "CosBackward0", "AccumulateGrad"}
+    assert len(p.steps) == 4
+
+
+def test_lines_of_nodes_created_in_a_user_thread(tmp_path: Any) -> None:
+    trace = capture(tmp_path, THREAD)
+    p = trace.passes[0]
+    line = line_of(THREAD, "y = torch.cos(x) * x")
+    assert {n.type: n.line for n in p.nodes if n.kind == "function"} == {
+        "SumBackward0": line + 1, "MulBackward0": line, "CosBackward0": line}
+
+
+# ------------------------------------------------------------------------------------------------ 10. training loop
+
+LOOP = src("""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    net = nn.Linear(3, 1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    X = torch.randn(8, 3)
+    Y = X @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3
+    seen = []
+    for i in range(50):
+        opt.zero_grad()
+        loss = ((net(X) - Y) ** 2).mean()
+        loss.backward()
+        seen.append((net.weight.grad.clone(), net.bias.grad.clone()))
+        opt.step()
+""")
+
+
+def test_training_loop_keeps_first_passes_and_the_last_in_full(tmp_path: Any) -> None:
+    trace = capture(tmp_path, LOOP, options=CaptureOptions(keep_first=3))
+    assert_ok(trace)
+    assert len(trace.passes) == 50
+    line = line_of(LOOP, "loss.backward()")
+    assert all(p.line == line and p.code == "loss.backward()" and p.status == "ok" for p in trace.passes)
+    full = [i for i, p in enumerate(trace.passes) if p.detail == "full"]
+    assert full == [0, 1, 2, 49]
+    for i, p in enumerate(trace.passes):
+        if i in full:
+            assert p.nodes and p.steps and p.edges
+            assert node_named(p, "net.weight").kind == "leaf"
+        else:
+            assert p.detail == "summary" and p.nodes == () and p.steps == () and p.edges == ()
+    seen = plain(LOOP)["seen"]
+    for p, (wg, bg) in zip(trace.passes, seen, strict=True):
+        assert_same(leaf_grad(p, "net.weight").after, wg)
+        assert_same(leaf_grad(p, "net.bias").after, bg)
+    leaves = {n.id for i in full for n in trace.passes[i].nodes if n.type == "AccumulateGrad"}
+    assert len(leaves) == 2  # a parameter is one node across the whole loop
+    assert_edges_join_nodes(trace)
+
+
+# ------------------------------------------------------------------------------------------------ 12. output and events
+
+
+def test_output_is_captured_and_bounded(tmp_path: Any) -> None:
+    source = src("""
+        for i in range(300):
+            print(f"{i:04d}" + "x" * 1019)
+    """)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        plain(source)
+    full = buf.getvalue()
+    assert len(full.encode()) == 300 * 1024
+    trace = capture(tmp_path, source)
+    assert trace.status == "ok"
+    assert trace.stdout_bytes == len(full.encode())
+    limit = 64 * 1024
+    assert trace.stdout.startswith(full[:limit]) and trace.stdout.endswith(full[-limit:])
+    assert len(trace.stdout) < 2 * limit + 200
+    assert f"{len(full) - 2 * limit} bytes" in trace.stdout
+
+
+def test_small_output_is_kept_whole_with_stderr_merged(tmp_path: Any) -> None:
+    source = "import sys\nprint('a')\nprint('b', file=sys.stderr)\nprint('中文')\n"
+    trace = capture(tmp_path, source)
+    assert trace.stdout == "a\nb\n中文\n" and trace.stdout_bytes == len(trace.stdout.encode())
+
+
+def test_events_arrive_in_order(tmp_path: Any) -> None:
+    source = src("""
+        import torch
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        print("one")
+        (x * x).sum().backward()
+        print("two")
+        try:
+            (x * x).backward()
+        except RuntimeError:
+            pass
+        print("three")
+    """)
+    events: list[dict[str, Any]] = []
+    trace = capture(tmp_path, source, on_event=events.append)
+    assert "".join(e["text"] for e in events if e["event"] == "stdout") == "one\ntwo\nthree\n" == trace.stdout
+    marks = [(e["event"], e.get("index"), e.get("text")) for e in events if e["event"] != "stdout" or e["text"] != "\n"]
+    assert marks == [("stdout", None, "one"), ("pass_started", 0, None), ("pass_finished", 0, None),
+                     ("stdout", None, "two"), ("pass_started", 1, None), ("pass_finished", 1, None),
+                     ("stdout", None, "three")]
+    started = [e for e in events if e["event"] == "pass_started"]
+    finished = [e for e in events if e["event"] == "pass_finished"]
+    assert [(e["call"], e["line"]) for e in started] == [(p.call, p.line) for p in trace.passes]
+    assert [e["pass"]["status"] for e in finished] == ["ok", "error"]
+    assert finished[1]["pass"]["error"]["message"] == trace.passes[1].error.message
+    assert [e["pass"]["line"] for e in finished] == [p.line for p in trace.passes]
+
+
+# ------------------------------------------------------------------------------------------------ cuts
+
+CUTS = src("""
+    import torch
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    a = y.data
+    with torch.no_grad():
+        b = y * 3
+        c = x * 5
+    with torch.inference_mode():
+        d = y * 7
+    z = a * x + b * x + c * x + d.clone() + x
+    z.sum().backward()
+""")
+
+
+def test_every_kind_of_cut_is_a_detached_edge(tmp_path: Any) -> None:
+    trace = capture(tmp_path, CUTS)
+    assert_ok(trace)
+    assert_no_step_on_ghosts(trace)
+    p = trace.passes[0]
+    cuts = Counter(e.cut for e in p.edges if e.kind == "detached" and e.cut is not None)
+    assert cuts == Counter({".data": 1, "no_grad": 2, "inference_mode": 1})
+    ghost = only([n for n in p.nodes if n.kind == "detached"])
+    assert ghost.type == "MulBackward0" and ghost.line == line_of(CUTS, "y = x * x")
+    assert {e.cut for e in p.edges if e.dst == ghost.id} == {".data", "no_grad", "inference_mode"}
+    leaf = node_named(p, "x")
+    # c = x * 5 under no_grad was made from the leaf itself: a detached edge straight to the leaf
+    assert [e.cut for e in p.edges if e.dst == leaf.id and e.kind == "detached" and e.cut] == ["no_grad"]
+    assert_same(leaf_grad(p, "x").after, plain(CUTS)["x"].grad)
+
+
+# ------------------------------------------------------------------------------------------------ values kept
+
+MUTATED = src("""
+    import torch
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    e = y.exp()
+    z = y * e
+    z.sum().backward()
+    y += 100
+    with torch.no_grad():
+        e.zero_()
+""")
+
+
+def test_saved_values_are_those_of_the_pass_even_if_the_program_changes_them_later(tmp_path: Any) -> None:
+    """y and e are saved by z's MulBackward0 and e is exp's saved result; the program then changes both in
+    place. The pass shows what the engine used (torch's saved tensors just before the call)."""
+    trace = capture(tmp_path, MUTATED)
+    assert_ok(trace)
+    p = trace.passes[0]
+    ns = plain(MUTATED, upto=line_of(MUTATED, "z.sum().backward()") - 1)
+    fn = ns["z"].grad_fn
+    z_mul = only([n for n in nodes_of(p, "MulBackward0") if n.line == line_of(MUTATED, "z = y * e")])
+    assert_same(z_mul.saved["_saved_self"], fn._saved_self)
+    assert_same(z_mul.saved["_saved_other"], fn._saved_other)
+    exp = only(nodes_of(p, "ExpBackward0"))
+    assert_same(exp.saved["_saved_result"], ns["e"].grad_fn._saved_result)
+
+
+@pytest.mark.parametrize("program", [LESSON, CAUGHT, MUTATED], ids=["lesson", "caught", "mutated"])
+def test_eager_and_lazy_summaries_agree(tmp_path: Any, program: str) -> None:
+    """hold_bytes=0 summarises each pass as it ends; the default summarises when the program ends."""
+    lazy = capture(tmp_path, program)
+    eager = capture(tmp_path, program, options=CaptureOptions(hold_bytes=0))
+    assert lazy.passes == eager.passes
+
+
+# ------------------------------------------------------------------------------------------------ more calls
+
+CALLS = src("""
+    import torch
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    w = torch.tensor([3.0, -4.0], requires_grad=True)
+    handle = x.register_hook(lambda g: g * 10)
+    y = (x * w).sum()
+    y.backward(retain_graph=True)
+    y.backward(inputs=[w])
+    torch.autograd.backward([(x * 2).sum(), (w * 3).sum()])
+    v = x * w
+    v.backward(torch.tensor([0.5, -2.0]))
+""")
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_retain_inputs_several_roots_seed_and_hooks(tmp_path: Any, index: int) -> None:
+    trace = capture(tmp_path, CALLS)
+    assert_ok(trace)
+    assert len(trace.passes) == 4
+    p = trace.passes[index]
+    lines = [i + 1 for i, text in enumerate(CALLS.splitlines()) if "backward(" in text]
+    assert p.line == lines[index]
+    after, before = plain(CALLS, upto=p.line), plain(CALLS, upto=p.line - 1)
+    for name in ("x", "w"):
+        if after[name].grad is None or (before[name].grad is not None
+                                        and torch.equal(before[name].grad, after[name].grad)):
+            assert name not in {g.name for g in p.leaf_grads}  # this pass did not touch it
+            continue
+        g = leaf_grad(p, name)
+        assert_same(g.after, after[name].grad)
+        if before[name].grad is None:
+            assert g.before is None
+        else:
+            assert_same(g.before, before[name].grad)
+    assert len(p.roots) == (2 if index == 2 else 1)
+    if index == 3:
+        assert_same(step_of(p, p.roots[0]).grad_outputs[0], torch.tensor([0.5, -2.0]))
+    if index == 1:  # retained graph: the same nodes, and their saved tensors are still there
+        assert {n.id for n in p.nodes} == {n.id for n in trace.passes[0].nodes}
+        assert only(nodes_of(p, "MulBackward0")).saved
+
+
+def test_autograd_grad_results_with_unused_inputs_and_grad_outputs(tmp_path: Any) -> None:
+    source = src("""
+        import torch
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        u = torch.tensor([5.0], requires_grad=True)
+        y = x * 3
+        gx, gu = torch.autograd.grad(y, [x, u], grad_outputs=torch.tensor([1.0, -1.0]), allow_unused=True)
+    """)
+    trace = capture(tmp_path, source)
+    assert_ok(trace)
+    p = only(list(trace.passes))
+    ns = plain(source)
+    assert ns["gu"] is None
+    assert len(p.results) == 2 and p.results[1] is None
+    assert_same(p.results[0], ns["gx"])
+    assert_same(step_of(p, p.roots[0]).grad_outputs[0], torch.tensor([1.0, -1.0]))
+    assert trace.final_grads == {}
+
+
+BOOM = src("""
+    import torch
+
+
+    class Boom(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, i):
+            return i * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            raise ValueError("boom in backward")
+
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = Boom.apply(x * 2)
+    loss = (y.sin() * 3).sum()
+    loss.backward()
+""")
+
+
+def test_a_pass_that_fails_part_way_keeps_the_steps_that_ran(tmp_path: Any) -> None:
+    trace = capture(tmp_path, BOOM)
+    line = line_of(BOOM, "loss.backward()")
+    p = only(list(trace.passes))
+    assert p.status == "error" and p.error.type == "ValueError" and p.error.line == line
+    assert trace.status == "error" and trace.error.message == "boom in backward"
+    assert trace.error.line == line_of(BOOM, 'raise ValueError("boom in backward")')
+    ns = plain(BOOM, upto=line - 1)
+    order: list[str] = []
+    with pytest.raises(ValueError):
+        _run_and_record_types(ns["loss"], order)
+    types = {n.id: n.type for n in p.nodes}
+    assert [types[s.node] for s in p.steps] == order
+    assert order[-1] == "BoomBackward"
+
+
+def _run_and_record_types(root: torch.Tensor, order: list[str]) -> None:
+    seen: set[Any] = set()
+    stack = [root.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        fn.register_prehook(lambda g, fn=fn: order.append(type(fn).__name__))
+        stack.extend(nf for nf, _ in fn.next_functions)
+    root.backward()
+
+
+def test_error_pass_has_no_freed_saved_tensors(tmp_path: Any) -> None:
+    trace = capture(tmp_path, TWICE)
+    ok, bad = trace.passes
+    assert only(nodes_of(ok, "MulBackward0")).saved
+    assert only(nodes_of(bad, "MulBackward0")).saved == {}
+    assert {n.id for n in ok.nodes} == {n.id for n in bad.nodes}
+
+
+# ------------------------------------------------------------------------------------------------ isolation of runs
+
+
+def test_capture_leaves_torch_as_it_found_it(tmp_path: Any) -> None:
+    backward, grad = torch.autograd.backward, torch.autograd.grad
+    trace = capture(tmp_path, TWICE)
+    assert trace.status == "error"
+    assert torch.autograd.backward is backward and torch.autograd.grad is grad
+    assert not torch.overrides._get_current_function_mode_stack()
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    assert "gradviz" not in y.grad_fn.metadata
