@@ -249,7 +249,7 @@ class _Worker:
         stderr = self.proc.stderr
         assert stderr is not None
         try:
-            while chunk := stderr.read1(8192):
+            while chunk := os.read(stderr.fileno(), 8192):
                 with self._lock:
                     self._diagnostics.append(chunk)
                     self._diag_len += len(chunk)
@@ -423,10 +423,11 @@ class RunHandle:
 
     def _partial(self, status: str, error: ErrorInfo) -> Trace:
         """The trace of a run that never sent its own: passes and output received so far, plus `error`."""
+        received = dict(self._passes)  # a copy: the reader thread may still be adding to it
         passes = []
-        for index in sorted(self._passes):
+        for index in sorted(received):
             try:
-                passes.append(Pass.from_dict(self._passes[index]))
+                passes.append(Pass.from_dict(received[index]))
             except (KeyError, TypeError, ValueError):
                 _log.warning("worker %d sent a malformed pass %d", self._worker.pid, index)
         duration = None if self._started is None or self._ended is None else self._ended - self._started

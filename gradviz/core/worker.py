@@ -160,7 +160,7 @@ class Session:
         self.filename = filename
         self.passes: dict[int, dict[str, Any]] = {}
         self._stop = threading.Event()
-        self._main = threading.main_thread().ident
+        self._main = threading.get_ident()  # sessions are made on the main thread, which runs the program
 
     def emit(self, message: dict[str, Any]) -> None:
         """Send an event after any output printed before it."""
@@ -292,6 +292,8 @@ class NoInput(io.TextIOBase):
 
 
 def _no_input(prompt: object = "") -> str:
+    if prompt:
+        print(prompt, end="")  # show the question the program asked, as a console would
     raise EOFError(NO_INPUT)
 
 
@@ -310,7 +312,11 @@ def limit_memory(budget: int | None) -> Callable[[], None]:
     cap = _vsz() + budget
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ValueError, OSError) as e:  # some systems (macOS) refuse an address-space cap
+        print(f"gradviz worker: no memory cap: {e}", file=sys.stderr)
+        return lambda: None
     return lambda: resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
@@ -368,12 +374,12 @@ def _run(request: dict[str, Any], channel: Channel, output: Output, pump: FdPump
     output.reset()
     session = Session(channel, output, filename)
 
-    def exit_now(code: int) -> NoReturn:
-        if channel.open and isinstance(code, int):
-            session.emit({"event": "exit", "code": code, "line": session.user_line(sys._getframe(1))})
+    def exit_now(status: int) -> NoReturn:
+        if channel.open and isinstance(status, int):
+            session.emit({"event": "exit", "code": status, "line": session.user_line(sys._getframe(1))})
             pump.drain(0.2)
             output.flush()
-        _real_exit(code)
+        _real_exit(status)
 
     os._exit = exit_now
     _announce_line_before(session, os, "kill")
