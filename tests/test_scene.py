@@ -210,3 +210,15 @@ def test_no_drawing_code_outside_the_scene_for_exports() -> None:
     source = textwrap.dedent(open(__import__("gradviz.gui.export", fromlist=["x"]).__file__).read())
     for call in ("drawText", "drawPath", "drawRect", "drawEllipse", "drawLine"):
         assert call not in source
+
+
+def test_many_void_qt_calls_do_not_abort_the_process() -> None:
+    """Guards the PySide6 None-refcount workaround in gradviz/gui/__init__.py: a long paint session makes
+    hundreds of thousands of void calls."""
+    import subprocess
+    import sys
+
+    code = ("import gradviz.gui\nfrom PySide6.QtCore import QRectF\nr = QRectF()\n"
+            "for _ in range(300000):\n    r.setWidth(1.0)\nprint('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
