@@ -1,0 +1,171 @@
+"""Tensor summaries: values only for small tensors, statistics and NaN/Inf counts equal to torch's own."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+
+from gradviz.core.capture import run_program
+from gradviz.core.summary import VALUES_LIMIT, summarize
+from gradviz.core.trace import TensorSummary
+
+
+def torch_stats(t: torch.Tensor) -> dict[str, float]:
+    """min/max/mean/norm over the finite elements, computed in float64 by torch."""
+    x = t.detach().reshape(-1).to(torch.float64)
+    x = x[torch.isfinite(x)]
+    return {"min": x.min().item(), "max": x.max().item(), "mean": x.mean().item(),
+            "norm": torch.linalg.vector_norm(x).item()}
+
+
+def assert_stats(s: TensorSummary, t: torch.Tensor) -> None:
+    # float32 statistics may be accumulated in float32 by torch: compare at float32 precision
+    tol = 1e-5 if t.dtype in (torch.float64, torch.int64, torch.bool) else 1e-4
+    for key, want in torch_stats(t).items():
+        assert math.isclose(s.stats[key], want, rel_tol=tol, abs_tol=tol), (key, s.stats[key], want)
+    assert s.stats["nan"] == int(torch.isnan(t).sum())
+    assert s.stats["inf"] == int(torch.isinf(t).sum())
+
+
+@pytest.mark.parametrize("numel", [1, 5, 64, 65, 1000, 1024])
+def test_values_are_kept_up_to_the_limit(numel: int) -> None:
+    t = torch.randn(numel, generator=torch.Generator().manual_seed(numel))
+    s = summarize(t)
+    assert s.shape == (numel,) and s.dtype == "float32" and s.numel == numel
+    assert s.values == t.tolist()
+    assert_stats(s, t)
+
+
+@pytest.mark.parametrize("shape", [(1025,), (33, 32), (2, 3, 200)])
+def test_values_are_dropped_above_the_limit(shape: tuple[int, ...]) -> None:
+    t = torch.randn(shape, generator=torch.Generator().manual_seed(1))
+    s = summarize(t)
+    assert math.prod(shape) > VALUES_LIMIT == 1024
+    assert s.values is None and s.shape == shape
+    assert_stats(s, t)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4), (8, 8, 8), (1, 1)])
+def test_nested_values_keep_the_shape(shape: tuple[int, ...]) -> None:
+    t = torch.arange(math.prod(shape), dtype=torch.float64).reshape(shape) / 7
+    s = summarize(t)
+    assert s.values == t.tolist() and s.dtype == "float64"
+    assert torch.equal(torch.tensor(s.values, dtype=torch.float64), t)
+    assert_stats(s, t)
+
+
+def test_zero_dimensional_tensors_are_bare_numbers() -> None:
+    for t in (torch.tensor(2.5), torch.tensor(-3), torch.tensor(True), torch.tensor(float("nan"))):
+        s = summarize(t)
+        assert s.shape == () and s.numel == 1
+        assert isinstance(s.values, int | float | bool)
+        assert s.values == t.item() or (math.isnan(s.values) and math.isnan(t.item()))
+
+
+def test_values_limit_is_a_parameter() -> None:
+    t = torch.arange(10.0)
+    assert summarize(t, values_limit=10).values == t.tolist()
+    assert summarize(t, values_limit=9).values is None
+    assert summarize(t, values_limit=9).stats == summarize(t).stats
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.int32,
+                                   torch.uint8, torch.bool])
+@pytest.mark.parametrize("numel", [6, 300])
+def test_stats_for_every_dtype(dtype: torch.dtype, numel: int) -> None:
+    base = torch.linspace(-3, 7, numel, dtype=torch.float64)
+    t = (base > 1) if dtype == torch.bool else (base.abs() if dtype == torch.uint8 else base).to(dtype)
+    s = summarize(t)
+    assert s.dtype == str(dtype).removeprefix("torch.")
+    assert s.values == t.tolist()
+    assert_stats(s, t.to(torch.float64) if dtype in (torch.float16, torch.bfloat16) else t)
+
+
+@pytest.mark.parametrize("numel", [8, 500, 2000])
+def test_nan_and_inf_are_counted_and_left_out_of_the_stats(numel: int) -> None:
+    t = torch.linspace(-2, 5, numel)
+    t[1] = float("nan")
+    t[3] = float("inf")
+    t[5] = float("-inf")
+    t[-1] = float("nan")
+    s = summarize(t)
+    assert s.stats["nan"] == 2 and s.stats["inf"] == 2
+    assert_stats(s, t)
+    if numel <= VALUES_LIMIT:
+        got = torch.tensor(s.values)
+        assert torch.equal(torch.isnan(got), torch.isnan(t))
+        assert torch.equal(got[~torch.isnan(got)], t[~torch.isnan(t)])
+
+
+@pytest.mark.parametrize("numel", [3, 200])
+def test_no_finite_element_gives_only_counts(numel: int) -> None:
+    t = torch.full((numel,), float("nan"))
+    t[0] = float("inf")
+    s = summarize(t)
+    assert s.stats == {"nan": numel - 1, "inf": 1}
+
+
+def test_empty_complex_and_sparse() -> None:
+    empty = summarize(torch.zeros(0, 3))
+    assert empty.shape == (0, 3) and empty.stats == {} and empty.numel == 0
+    c = torch.tensor([3 + 4j, 1 - 1j, 0j])
+    sc = summarize(c)
+    assert sc.values is None and sc.stats["of"] == "abs" and sc.dtype == "complex64"
+    assert_stats(sc, c.abs())
+    sp = summarize(torch.eye(3).to_sparse())
+    assert sp.values is None and sp.stats == {} and sp.shape == (3, 3)
+
+
+def test_summarize_reads_through_autograd_and_views() -> None:
+    x = torch.arange(12.0, requires_grad=True)
+    view = (x * 2).reshape(3, 4).t()
+    s = summarize(view)
+    assert s.shape == (4, 3) and s.values == view.tolist()
+    assert_stats(s, view)
+
+
+def _capture(tmp_path: Any, source: str) -> Any:
+    return run_program(source, str(tmp_path / "prog.py"))
+
+
+def test_captured_summaries_use_the_default_limit(tmp_path: Any) -> None:
+    """Through a capture (default options): the 1200-element leaf grad has stats only, the 1024-element one
+    has values too, and both equal torch's."""
+    source = ("import torch\n"
+              "torch.manual_seed(0)\n"
+              "big = torch.randn(40, 30, requires_grad=True)\n"
+              "small = torch.randn(32, 32, requires_grad=True)\n"
+              "loss = (big.sin() * 3).sum() + (small ** 2).mean()\n"
+              "loss.backward()\n")
+    trace = _capture(tmp_path, source)
+    assert trace.status == "ok", trace.error
+    ns: dict[str, Any] = {}
+    exec(compile(source, "<plain>", "exec"), ns)
+    big, small = trace.final_grads["big"], trace.final_grads["small"]
+    assert big.values is None and big.shape == (40, 30)
+    assert_stats(big, ns["big"].grad)
+    assert small.values is not None
+    assert torch.allclose(torch.tensor(small.values), ns["small"].grad)
+    assert_stats(small, ns["small"].grad)
+    p = trace.passes[0]
+    leaf = next(g for g in p.leaf_grads if g.name == "big")
+    assert leaf.after == big
+
+
+def test_captured_nan_and_inf_gradients(tmp_path: Any) -> None:
+    source = ("import torch\n"
+              "x = torch.tensor([1.0, 0.0, -1.0, 4.0], requires_grad=True)\n"
+              "y = torch.sqrt(x)\n"
+              "(y * 2).sum().backward()\n")
+    trace = _capture(tmp_path, source)
+    ns: dict[str, Any] = {}
+    exec(compile(source, "<plain>", "exec"), ns)
+    g = trace.final_grads["x"]
+    assert torch.allclose(torch.tensor(g.values), ns["x"].grad, equal_nan=True)
+    assert g.stats["nan"] == 1 and g.stats["inf"] == 1
+    assert_stats(g, ns["x"].grad)
+    sqrt = next(n for n in trace.passes[0].nodes if n.type == "SqrtBackward0")
+    assert sqrt.saved["_saved_result"].stats["nan"] == 1
