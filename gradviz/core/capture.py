@@ -390,7 +390,7 @@ class _Capture:
         cuts = []
         for pos, t in enumerate(inputs):
             entry = self._cut.get(id(t))
-            if entry is None or entry[0]() is not t:
+            if entry is None or entry[0]() is not t or t.requires_grad:  # Function.apply joined it
                 continue
             nexts = fn.next_functions
             slot = pos if pos < len(nexts) and nexts[pos][0] is None else next(
