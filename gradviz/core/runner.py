@@ -341,9 +341,12 @@ class RunHandle:
             return False
         if event == "stdout":
             text = message.get("text", "")
-            self._output.skip(int(message.get("skipped", 0)))
+            skipped = int(message.get("skipped", 0))
+            self._output.skip(skipped)
             self._output.add(text.encode("utf-8", "replace"))
             self._output_total = int(message.get("total", self._output.total))
+            if skipped:  # listeners show the text as it comes: tell them where a flood was thinned out
+                message = {**message, "text": f"\n[... {skipped} bytes of output skipped ...]\n{text}"}
         elif event == "line":
             self._line = message.get("line")
         elif event == "pass_finished":

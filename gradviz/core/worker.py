@@ -118,6 +118,8 @@ class Output:
         self._tail += data[room:]
         if len(self._tail) > STREAM_CHUNK:
             cut = _char_boundary(self._tail, len(self._tail) - STREAM_CHUNK, back=False)
+            newline = self._tail.find(b"\n", cut, cut + 4096)
+            cut = newline + 1 if newline >= 0 else cut  # resume at a line start when one is near
             self._skipped += cut
             del self._tail[:cut]
         if time.monotonic() - self._last_flush >= FLUSH_INTERVAL:
