@@ -38,6 +38,7 @@ _OVERRIDES_FILE = torch.overrides.__file__
 _ORIGINAL_BACKWARD = torch.autograd.backward
 _ORIGINAL_GRAD = torch.autograd.grad
 _DATA_GETTER = torch.Tensor.data.__get__
+_ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]
 
 
 @dataclass(frozen=True)
@@ -561,7 +562,7 @@ class _Capture:
         kept by reference."""
         base = t._base
         if not (t.is_leaf or (base is not None and base.is_leaf)):
-            return t.detach()
+            return t  # the object itself: `_store` tells by its reference count whether the program holds it
         copy = self._snapshot_copies.get(id(t))
         if copy is None or copy[0] is not t:
             copy = self._snapshot_copies[id(t)] = (t, t.detach().clone())
@@ -598,7 +599,7 @@ class _Capture:
             elif isinstance(value, tuple | list) and value and all(isinstance(v, torch.Tensor) for v in value):
                 for i, v in enumerate(value):
                     saved[f"{name}[{i}]"] = self._keepable(v)
-            elif value is not None:  # None: not saved because not needed for this call
+            elif value is not None and name != "saved_tensors":  # None: not saved, not needed for this call
                 attrs[name] = _plain(value)
         return saved, attrs
 
@@ -655,6 +656,14 @@ class _Capture:
             return c
 
         rec.leaf_after = {uid: keep(t) for uid, t in (rec.leaf_after or {}).items()}
+        copies = {id(c) for _, c in self._snapshot_copies.values()}
+        for n in (rec.nodes or {}).values():
+            for k, v in n.saved.items():
+                # Intermediate results kept by reference: copy the small ones, and those the program still
+                # holds (it may change them in place later); the rest nothing else can reach.
+                if isinstance(v, torch.Tensor) and id(v) not in copies and (
+                        v.numel() <= 4096 or sys.getrefcount(v) > 3):
+                    n.saved[k] = keep(v)
         for step in rec.leaf_steps or ():
             step.grad_outputs = tuple(keep(g) for g in step.grad_outputs)
         # Passes beyond keep_first are summarised when the next one begins: only the kept ones count.
@@ -703,7 +712,7 @@ class _Capture:
         out_nodes = []
         for n in nodes.values():
             ns = list(names.get(n.id, ()))
-            if n.hint and n.hint not in ns:
+            if n.hint and n.hint not in ns and not any(x.startswith(n.hint + "[") for x in ns):
                 ns.append(n.hint)
             out_nodes.append(Node(n.id, n.type, n.kind, tuple(ns), n.line, self._code(n.line), n.module,
                                   {k: summ(v) for k, v in n.saved.items()}, n.attrs, summ(n.tensor)))
@@ -796,6 +805,25 @@ class _Watching:
         mods = torch.nn.modules.module
         self._handles = [mods.register_module_forward_pre_hook(c._push_module),
                          mods.register_module_forward_hook(c._pop_module, always_call=True)]
+        # The mode stack is per thread: user threads get their own mode, started inside the thread.
+        self._bootstrap = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+        bootstrap = self._bootstrap
+
+        def bootstrap_watched(thread: threading.Thread) -> None:
+            with _Capture._Mode(c):
+                bootstrap(thread)
+
+        threading.Thread._bootstrap_inner = bootstrap_watched  # type: ignore[attr-defined]
+        # Custom autograd.Function.apply does not go through __torch_function__: watch it directly.
+        apply = _ORIGINAL_APPLY.__func__
+
+        def apply_watched(cls: type, *args: Any, **kwargs: Any) -> Any:
+            out = apply(cls, *args, **kwargs)
+            if out is not None:
+                c._on_op(apply_watched, args, kwargs, out)
+            return out
+
+        torch.autograd.Function.apply = classmethod(apply_watched)  # type: ignore[method-assign,assignment]
         self._mode = _Capture._Mode(c)
         self._mode.__enter__()
         return self
@@ -808,6 +836,8 @@ class _Watching:
                 h.remove()
             torch.autograd.backward = _ORIGINAL_BACKWARD
             torch.autograd.grad = _ORIGINAL_GRAD
+            torch.autograd.Function.apply = _ORIGINAL_APPLY  # type: ignore[method-assign]
+            threading.Thread._bootstrap_inner = self._bootstrap  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -902,6 +932,9 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+_CONTAINERS = (ast.List, ast.ListComp, ast.Tuple, ast.Dict, ast.DictComp, ast.Set, ast.SetComp, ast.GeneratorExp)
+
+
 def _assignment_targets(source: str) -> dict[int, str]:
     """line -> the single variable a statement on that line assigns (`y = ...`, `y += ...`)."""
     try:
@@ -910,6 +943,8 @@ def _assignment_targets(source: str) -> dict[int, str]:
         return {}
     targets: dict[int, str] = {}
     for node in ast.walk(tree):
+        if isinstance(getattr(node, "value", None), _CONTAINERS):
+            continue  # `ys = [x * i for i in ...]`: the name is the list's, not any node's
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
         elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
