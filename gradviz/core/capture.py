@@ -911,8 +911,7 @@ def _named_tensors(scope: dict[str, Any]) -> Iterator[tuple[str, torch.Tensor]]:
         if isinstance(value, torch.Tensor):
             yield name, value
         elif isinstance(value, torch.nn.Module):
-            for pname, p in value.named_parameters(prefix=name):
-                yield pname, p
+            yield from value.named_parameters(prefix=name)
         elif isinstance(value, list | tuple):
             for i, v in enumerate(value[:4096]):
                 if isinstance(v, torch.Tensor):
