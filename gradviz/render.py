@@ -141,12 +141,16 @@ def draw(p: Pass, output: str, steps: list[int], *, scale: float = 1.0, theme: s
     scene.set_step(steps[0])
     if fmt == "svg":
         export.export_svg(scene, output, title or "gradviz")
-    elif fmt == "png":
+    elif fmt in ("png", "gif"):
+        used = export.image_scale(scene, scale)
+        if used < scale:
+            print(f"note: the graph is too big for a {scale:g}x bitmap; drawing it at {used:.3g}x "
+                  "(SVG and PDF keep every detail)", file=sys.stderr)
+        if fmt == "gif":
+            return export.export_gif(scene, output, steps, scale)
         export.export_png(scene, output, scale)
     elif fmt == "pdf":
         return export.export_pdf(scene, output, steps)
-    elif fmt == "gif":
-        return export.export_gif(scene, output, steps, scale)
     else:
         export.export_dot(scene, output)
     return 1

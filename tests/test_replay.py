@@ -122,6 +122,11 @@ def test_changed_is_exactly_what_differs_between_frames(detach_pass: Pass) -> No
         lo, hi = sorted((a, b))
         ran = {s.node for s in detach_pass.steps[max(lo - 1, 0):hi]}
         assert nodes == (ran if a != b else set())
+        # transitions() names the same items, each with its state at the target step
+        node_moves, edge_moves = r.transitions(a, b)
+        assert {n for n, _ in node_moves} == nodes and {e for e, _ in edge_moves} == edges
+        assert all(fb.node_states[n] == s for n, s in node_moves)
+        assert all(fb.edge_states[e] == s for e, s in edge_moves)
 
 
 def chain_pass(n: int) -> Pass:

@@ -59,16 +59,18 @@ def test_stepping_restyles_only_changed_items_and_never_lays_out(qtbot, detach_p
     for name in ("layout_pass", "prepare", "solve", "solve_isolated"):
         monkeypatch.setattr(core_layout, name, forbidden)
     monkeypatch.setattr(pygraphviz.AGraph, "layout", forbidden)
-    restyled: list[str] = []
-    original = NodeItem.restyle
-    monkeypatch.setattr(NodeItem, "restyle", lambda self, r, k: (restyled.append(self.node.id), original(self, r, k)))
+    repainted: list[object] = []
+    for cls in (NodeItem, EdgeItem):
+        monkeypatch.setattr(cls, "update", lambda self, *a: repainted.append(self))
     replay = Replay(detach_pass)
     for k in [1, 2, 3, 1, 0, 3]:
         before = scene.step
-        restyled.clear()
+        repainted.clear()
         scene.set_step(k)
         changed_nodes, changed_edges = replay.changed(before, k)
-        assert set(restyled) == changed_nodes
+        allowed = {id(scene.nodes[n]) for n in changed_nodes} | {id(scene.edges[i]) for i in changed_edges}
+        allowed |= {id(scene.seeds[n]) for n in changed_nodes if n in scene.seeds}
+        assert repainted and {id(i) for i in repainted} <= allowed
         for n in detach_pass.nodes:
             assert scene.nodes[n.id].state == replay.node_state(n.id, k)
         for i in range(len(detach_pass.edges)):
@@ -83,6 +85,10 @@ def test_long_chain_steps_touch_a_handful_of_items(qtbot) -> None:  # type: igno
     assert scene.restyled <= 4  # the old and new current node and their outgoing edges
     assert scene.nodes["n999"].state == DONE and scene.nodes["n1000"].state == CURRENT
     assert scene.nodes["n1001"].state == PENDING
+    scene.set_step(0)  # a big jump: every item gets its state, one scene-wide repaint
+    assert all(item.state == PENDING for item in scene.nodes.values())
+    scene.set_step(len(p.steps))
+    assert scene.nodes["leaf"].state == CURRENT and all(scene.nodes[f"n{i}"].state == DONE for i in range(2000))
 
 
 def test_leaf_shows_grad_before_then_after(qtbot, detach_pass: Pass) -> None:  # type: ignore[no-untyped-def]
@@ -194,6 +200,26 @@ def test_big_passes_are_laid_out_in_the_background(qtbot) -> None:  # type: igno
         assert view.is_busy() and view.busy.isVisible()  # returned at once, notice shown
     assert not view.is_busy() and not view.busy.isVisible()
     assert sig.args[0] is view.graph.layout and len(view.graph.nodes) == len(p.nodes)
+
+
+def test_far_zoom_on_a_big_graph_draws_one_overview_item(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gradviz.gui.export import export_svg
+
+    p = chain_pass(400)
+    view = GraphView()
+    qtbot.addWidget(view)
+    view.resize(800, 600)
+    view.show_pass(p, background=False)
+    scene = view.graph
+    assert view.zoom() < 0.2 and scene.overview is not None  # fitted: far out
+    assert not any(item.isVisible() for item in scene.nodes.values())
+    scene.set_step(200)  # stepping still updates the states the overview draws
+    assert scene.nodes["n199"].state == CURRENT
+    out = tmp_path / "g.svg"
+    export_svg(scene, out)  # exports draw every item in full whatever the view shows
+    assert "MulBackward0" in out.read_text(encoding="utf-8") and scene.overview is not None
+    view.set_zoom(1.0)
+    assert scene.overview is None and all(item.isVisible() for item in scene.nodes.values())
 
 
 def test_a_newer_pass_wins_over_a_background_layout(qtbot, detach_pass: Pass) -> None:  # type: ignore[no-untyped-def]

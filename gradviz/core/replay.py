@@ -141,6 +141,39 @@ class Replay:
             leaf_grads={nid: self.leaf_grad(nid, k) for nid in self._leaf},
         )
 
+    def transitions(self, k_from: int, k_to: int) -> tuple[list[tuple[str, str]], list[tuple[int, str]]]:
+        """The (node id, state at `k_to`) and (edge index, state at `k_to`) pairs of everything `changed()`
+        names, computed in one pass without per-item calls — stepping a 2,000-node pass from its first to
+        its last step touches ~4,000 items, within one frame."""
+        a, b = self.clamp(k_from), self.clamp(k_to)
+        if a == b:
+            return [], []
+        lo, hi = min(a, b), max(a, b)
+        order, node_step, detached = self._order, self._node_step, self._detached
+        out_edges, edge_step, edges_of = self._out_edges, self._edge_step, self.pass_.edges
+        nodes: list[tuple[str, str]] = []
+        edges: list[tuple[int, str]] = []
+        seen: set[str] = set()
+        for i in range(max(lo - 1, 0), hi):
+            nid = order[i]
+            if nid in seen:
+                continue
+            seen.add(nid)
+            if nid in detached:
+                state = DETACHED
+            else:
+                ran = node_step[nid]
+                state = PENDING if ran > b else (CURRENT if ran == b else DONE)
+            nodes.append((nid, state))
+            for e in out_edges.get(nid, ()):
+                if edges_of[e].kind != "grad":
+                    edges.append((e, EDGE_DETACHED))
+                    continue
+                when = edge_step[e]
+                edges.append((e, EDGE_PENDING if when is None or when > b else (EDGE_FRESH if when == b
+                                                                                 else EDGE_CARRIED)))
+        return nodes, edges
+
     def changed(self, k_from: int, k_to: int) -> tuple[set[str], set[int]]:
         """Node ids and edge indices whose state (or gradient shown) may differ between the two steps:
         the nodes executed in between, plus the current node at either end, and their outgoing edges."""

@@ -17,17 +17,29 @@ from gradviz.gui.scene import GraphScene
 FORMATS = ("svg", "png", "pdf", "gif", "dot")
 GIF_FRAME_MS = 900
 GIF_LAST_FRAME_MS = 2600
+MAX_SIDE = 16384  # pixels
+MAX_PIXELS = 48_000_000
 
 
 def _render(scene: GraphScene, painter: QPainter, width: float, height: float) -> None:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-    scene.render(painter, QRectF(0, 0, width, height), scene.graph_rect(), Qt.AspectRatioMode.IgnoreAspectRatio)
+    with scene.detailed():
+        scene.render(painter, QRectF(0, 0, width, height), scene.graph_rect(), Qt.AspectRatioMode.IgnoreAspectRatio)
+
+
+def image_scale(scene: GraphScene, scale: float) -> float:
+    """`scale`, reduced if needed so the image stays within `MAX_SIDE` pixels a side and `MAX_PIXELS` in
+    all (a 2,000-node chain is ~200,000 px tall at 1x: a bitmap that size helps nobody; SVG/PDF do)."""
+    rect = scene.graph_rect()
+    w, h = max(rect.width(), 1.0), max(rect.height(), 1.0)
+    return min(scale, MAX_SIDE / w, MAX_SIDE / h, (MAX_PIXELS / (w * h)) ** 0.5)
 
 
 def render_image(scene: GraphScene, scale: float = 1.0) -> QImage:
-    """The scene as it stands, drawn into an image `scale` times its natural size."""
+    """The scene as it stands, drawn into an image `scale` times its natural size (see `image_scale`)."""
+    scale = image_scale(scene, scale)
     rect = scene.graph_rect()
     w, h = max(1, round(rect.width() * scale)), max(1, round(rect.height() * scale))
     image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
@@ -38,11 +50,13 @@ def render_image(scene: GraphScene, scale: float = 1.0) -> QImage:
     return image
 
 
-def export_png(scene: GraphScene, path: str | Path, scale: float = 1.0) -> None:
-    """A PNG of the scene at `scale` (1, 2, 4... times its size in pixels)."""
+def export_png(scene: GraphScene, path: str | Path, scale: float = 1.0) -> float:
+    """A PNG of the scene at `scale` (1, 2, 4... times its size in pixels). Returns the scale used, which
+    is smaller than asked only for graphs too big for a bitmap (see `image_scale`)."""
     image = render_image(scene, scale)
     if not image.save(str(path), "PNG"):
         raise OSError(f"could not write {path}")
+    return image_scale(scene, scale)
 
 
 def export_svg(scene: GraphScene, path: str | Path, title: str = "gradviz") -> None:

@@ -15,7 +15,10 @@ from gradviz.gui.theme import LIGHT, Theme
 
 # Passes with more nodes than this are laid out in the background (dot takes a noticeable time).
 BACKGROUND_NODES = 300
-MIN_ZOOM, MAX_ZOOM = 0.02, 8.0
+# Zoomed out below OVERVIEW_ZOOM on a graph of over OVERVIEW_NODES nodes, nothing is readable: the scene
+# draws one overview item instead of thousands of detailed ones.
+OVERVIEW_NODES, OVERVIEW_ZOOM = 300, 0.2
+MIN_ZOOM, MAX_ZOOM = 0.002, 8.0
 FIND_ZOOM = 0.8
 WHEEL_STEP = 1.0015  # zoom factor per wheel angle unit (1/8 degree): 120 units = one notch = ~20 %
 
@@ -176,7 +179,11 @@ class GraphView(QGraphicsView):
         current = self.zoom()
         if current > 0 and abs(factor - current) > 1e-9:
             self.scale(factor / current, factor / current)
-            self.zoom_changed.emit(self.zoom())
+            self._on_zoomed()
+
+    def _on_zoomed(self) -> None:
+        self.graph.set_overview(len(self.graph.nodes) > OVERVIEW_NODES and self.zoom() < OVERVIEW_ZOOM)
+        self.zoom_changed.emit(self.zoom())
 
     def zoom_in(self) -> None:
         self.set_zoom(self.zoom() * 1.25)
@@ -193,7 +200,7 @@ class GraphView(QGraphicsView):
         if self.zoom() > 1.0:
             self.set_zoom(1.0)
         else:
-            self.zoom_changed.emit(self.zoom())
+            self._on_zoomed()
         self.centerOn(rect.center())
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt API)

@@ -2,14 +2,18 @@
 that draws a graph — the window's view and every exported file (SVG, PNG, PDF, GIF) render this scene.
 
 The look follows docs/visual-language.md; colours, fonts and pen widths come from `gradviz.gui.theme`.
+Paint code runs thousands of times per frame, so pens, brushes and colours are built once per theme
+(`Style`), and a far-out view of a big graph is drawn by one `OverviewItem` instead of thousands of items.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -47,7 +51,7 @@ from gradviz.core.layout import (
     TextLine,
     cut_text,
     edge_label_lines,
-    format_tensor,
+    leaf_title,
     node_lines,
     seed_label_lines,
     step_caption,
@@ -60,6 +64,8 @@ from gradviz.core.replay import (
     EDGE_DETACHED,
     EDGE_FRESH,
     EDGE_PENDING,
+    EDGE_STATES,
+    NODE_STATES,
     PENDING,
     Replay,
 )
@@ -67,10 +73,9 @@ from gradviz.core.trace import Edge, Node, Pass
 from gradviz.gui.theme import LIGHT, Font, Theme
 
 SCENE_MARGIN = 24.0
-# Below this many screen pixels per text pixel, text is unreadable: items skip drawing it.
-TEXT_LOD = 0.45
-# Below this, items draw only their silhouette.
-SHAPE_LOD = 0.12
+TEXT_LOD = 4.5  # screen pixels of the smallest font below which text is unreadable: items skip it
+SHAPE_LOD = 0.12  # scale below which items draw only their silhouette
+BATCH_RESTYLE = 200  # more changed items than this: one scene-wide repaint instead of one per item
 
 
 def qfont(font: Font) -> QFont:
@@ -88,11 +93,17 @@ class Fonts:
     def __init__(self, theme: Theme) -> None:
         self.fonts = {role: qfont(theme.fonts[role]) for role in ROLES}
         self.metrics = {role: QFontMetricsF(f) for role, f in self.fonts.items()}
+        self.smallest = min(f.size for f in theme.fonts.values())
+        self._cache: dict[tuple[str, str], tuple[float, float]] = {}
 
     def measure(self, text: str, role: str) -> tuple[float, float]:
         """Width and height of one line of text: what layout sizes boxes with."""
-        m = self.metrics[role]
-        return math.ceil(m.horizontalAdvance(text)) + 1.0, math.ceil(m.height())
+        key = (text, role)
+        size = self._cache.get(key)
+        if size is None:
+            m = self.metrics[role]
+            size = self._cache[key] = (math.ceil(m.horizontalAdvance(text)) + 1.0, math.ceil(m.height()))
+        return size
 
 
 def qt_measure(theme: Theme = LIGHT) -> Measure:
@@ -100,8 +111,60 @@ def qt_measure(theme: Theme = LIGHT) -> Measure:
     return Fonts(theme).measure
 
 
-def _color(spec: str) -> QColor:
-    return QColor(spec)
+class Style:
+    """A theme turned into ready Qt objects: colours, fonts, and the pen and brush of every state."""
+
+    def __init__(self, theme: Theme) -> None:
+        self.theme = theme
+        self.fonts = Fonts(theme)
+        self.c = {f.name: QColor(getattr(theme, f.name)) for f in dataclasses.fields(theme)
+                  if isinstance(getattr(theme, f.name), str) and getattr(theme, f.name).startswith("#")}
+        c = self.c
+        fills = {PENDING: c["pending_fill"], CURRENT: c["current_fill"], DONE: c["done_fill"],
+                 DETACHED: c["ghost_fill"]}
+        borders = {PENDING: (c["pending_border"], theme.pending_pen), CURRENT: (c["current_border"], theme.current_pen),
+                   DONE: (c["done_border"], theme.done_pen), DETACHED: (c["ghost_border"], theme.ghost_pen)}
+        self.node_brush = {s: QBrush(fills[s]) for s in NODE_STATES}
+        self.node_pen = {s: QPen(borders[s][0], borders[s][1]) for s in NODE_STATES}
+        self.node_pen[DETACHED].setStyle(Qt.PenStyle.DashLine)
+        self.root_pen = {s: QPen(borders[s][0], max(1.0, borders[s][1] * 0.6)) for s in NODE_STATES}
+        self.band = {s: (c["leaf_band"] if s == PENDING else fills[s].darker(112)) for s in NODE_STATES}
+        self.text = {s: c["text"] for s in NODE_STATES} | {CURRENT: c["current_text"], DETACHED: c["ghost_text"]}
+        self.muted = {s: c["muted_text"] for s in NODE_STATES} | {CURRENT: c["current_text"],
+                                                                  DETACHED: c["ghost_text"]}
+        edge = {EDGE_DETACHED: (c["edge_ghost"], theme.ghost_pen), EDGE_PENDING: (c["edge_pending"], theme.edge_pen),
+                EDGE_CARRIED: (c["edge_carried"], theme.edge_carried_pen),
+                EDGE_FRESH: (c["edge_fresh"], theme.edge_fresh_pen)}
+        self.edge_color = {s: edge[s][0] for s in EDGE_STATES}
+        self.edge_pen = {s: QPen(edge[s][0], edge[s][1]) for s in EDGE_STATES}
+        for pen in self.edge_pen.values():
+            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+        self.edge_pen[EDGE_DETACHED].setStyle(Qt.PenStyle.DashLine)
+        self.head_pen = {s: QPen(edge[s][0], 1.0) for s in EDGE_STATES}
+        self.head_brush = {s: QBrush(edge[s][0]) for s in EDGE_STATES}
+        self.label_pen = {s: QPen(edge[s][0], 1.8 if s == EDGE_FRESH else 1.0) for s in EDGE_STATES}
+        self.label_brush = QBrush(c["label_fill"])
+        self.halo_pen = QPen(c["highlight"], theme.highlight_pen)
+        self.selection_pen = QPen(c["selection"], 2.0, Qt.PenStyle.DashLine)
+        self.cut_pen = QPen(c["cut"], 1.1)
+        self.background = QBrush(c["background"])
+
+
+def paint_check(painter: QPainter, style: Style, c: QPointF, r: float = 7.5) -> None:
+    """A check-mark badge centred at `c`: "done", readable without colour."""
+    painter.setPen(QPen(style.c["background"], 1.5))
+    painter.setBrush(style.c["check"])
+    painter.drawEllipse(c, r, r)
+    f = r / 7.5
+    tick = QPainterPath(QPointF(c.x() - 3.6 * f, c.y() + 0.2 * f))
+    tick.lineTo(c.x() - 1.0 * f, c.y() + 3.0 * f)
+    tick.lineTo(c.x() + 3.8 * f, c.y() - 2.8 * f)
+    pen = QPen(QColor("#ffffff"), 2.0 * f)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(tick)
 
 
 def _draw_lines(painter: QPainter, fonts: Fonts, lines: Iterable[tuple[TextLine, QColor]], rect: QRectF,
@@ -118,47 +181,10 @@ def _draw_lines(painter: QPainter, fonts: Fonts, lines: Iterable[tuple[TextLine,
         y += h + LINE_GAP
 
 
-def node_style(theme: Theme, state: str) -> tuple[str, str, float]:
-    """Fill colour, border colour and border width of a node in `state`."""
-    if state == DETACHED:
-        return theme.ghost_fill, theme.ghost_border, theme.ghost_pen
-    if state == CURRENT:
-        return theme.current_fill, theme.current_border, theme.current_pen
-    if state == DONE:
-        return theme.done_fill, theme.done_border, theme.done_pen
-    return theme.pending_fill, theme.pending_border, theme.pending_pen
-
-
-def node_pen(theme: Theme, state: str) -> QPen:
-    """The border pen of a node in `state`: ghosts are dashed."""
-    _, border, width = node_style(theme, state)
-    pen = QPen(_color(border), width)
-    if state == DETACHED:
-        pen.setStyle(Qt.PenStyle.DashLine)
-    return pen
-
-
-def paint_check(painter: QPainter, theme: Theme, c: QPointF, r: float = 7.5) -> None:
-    """A check-mark badge centred at `c`: "done", readable without colour."""
-    painter.setPen(QPen(_color(theme.background), 1.5))
-    painter.setBrush(_color(theme.check))
-    painter.drawEllipse(c, r, r)
-    f = r / 7.5
-    tick = QPainterPath(QPointF(c.x() - 3.6 * f, c.y() + 0.2 * f))
-    tick.lineTo(c.x() - 1.0 * f, c.y() + 3.0 * f)
-    tick.lineTo(c.x() + 3.8 * f, c.y() - 2.8 * f)
-    pen = QPen(QColor("#ffffff"), 2.0 * f)
-    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-    painter.setPen(pen)
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.drawPath(tick)
-
-
 class NodeItem(QGraphicsItem):
-    """One node: a grad_fn (rounded box: op type, variable, line), a leaf tensor (square box: name, shape,
-    `.grad` before → after), or a ghost of a cut-off branch (grey, dashed). Its state at the current step
-    shows as fill, border weight and a check mark, not as colour alone."""
+    """One node: a grad_fn (rounded box: op type, variable, line), a leaf tensor (square box with a header
+    band: name, shape, `.grad` before → after), or a ghost of a cut-off branch (grey, dashed). Its state
+    shows as fill, border weight and a check mark, not as colour alone; a root has a double border."""
 
     def __init__(self, graph: GraphScene, node: Node, box: NodeBox, is_root: bool) -> None:
         super().__init__()
@@ -166,6 +192,7 @@ class NodeItem(QGraphicsItem):
         self.node = node
         self.box = box
         self.is_root = is_root
+        self.leaf = node.kind == "leaf"
         self.rect = QRectF(box.left, box.top, box.width, box.height)
         self.state = DETACHED if node.kind == "detached" else PENDING
         self.highlighted = False
@@ -174,86 +201,80 @@ class NodeItem(QGraphicsItem):
         self.setZValue(2)
         self.setAcceptHoverEvents(True)
         self.setToolTip(_node_tooltip(node))
+        radius = 2.0 if self.leaf else graph.theme.corner_radius
+        self._radius = radius
         self._outline = QPainterPath()
-        radius = 2.0 if node.kind == "leaf" else graph.theme.corner_radius
         self._outline.addRoundedRect(self.rect, radius, radius)
+        self._bounds = self.rect.adjusted(-9, -9, 9, 9)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
-        return self.rect.adjusted(-9, -9, 9, 9)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         return self._outline
 
-    def restyle(self, replay: Replay, step: int) -> None:
-        """Take the node's state (and, for a leaf, its `.grad` line) at `step`, and repaint if it changed."""
+    def restyle(self, replay: Replay, step: int, repaint: bool = True) -> None:
+        """Take the node's state (and, for a leaf, its `.grad` line) at `step`; repaint if it changed and
+        `repaint` (the scene repaints all at once after a big jump)."""
         state = replay.node_state(self.node.id, step)
         lines = self.lines
-        if self.node.kind == "leaf":
+        if self.leaf:
             lines = node_lines(self.node, replay.leaf_record(self.node.id), state in (DONE, CURRENT))
         if state != self.state or lines != self.lines:
             self.state, self.lines = state, lines
-            self.update()
+            if repaint:
+                self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        theme = self.graph.theme
+        style = self.graph.style
+        state = self.state
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        ghost = self.state == DETACHED
-        fill, border, width = node_style(theme, self.state)
-        pen = node_pen(theme, self.state)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > SHAPE_LOD)
-        if self.highlighted:
-            halo = QPen(_color(theme.highlight), theme.highlight_pen)
-            painter.setPen(halo)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(self.rect.adjusted(-5, -5, 5, 5), 12, 12)
-        if self.selected:
-            sel = QPen(_color(theme.selection), 2.0, Qt.PenStyle.DashLine)
-            painter.setPen(sel)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(self.rect.adjusted(-7.5, -7.5, 7.5, 7.5), 13, 13)
-        painter.setPen(pen)
-        painter.setBrush(QBrush(_color(fill)))
-        painter.drawPath(self._outline)
         if lod < SHAPE_LOD:
+            painter.setPen(style.node_pen[state])
+            painter.setBrush(style.node_brush[state])
+            painter.drawRect(self.rect)
             return
-        if self.node.kind == "leaf" and not ghost:
-            self._paint_leaf_band(painter, theme, fill)
-            painter.setPen(pen)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self.highlighted:
+            painter.setPen(style.halo_pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(self.rect.adjusted(-5, -5, 5, 5), self._radius + 3, self._radius + 3)
+        if self.selected:
+            painter.setPen(style.selection_pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(self.rect.adjusted(-7.5, -7.5, 7.5, 7.5), self._radius + 4, self._radius + 4)
+        painter.setPen(style.node_pen[state])
+        painter.setBrush(style.node_brush[state])
+        painter.drawPath(self._outline)
+        text = lod * style.fonts.smallest >= TEXT_LOD
+        if self.leaf and state != DETACHED:
+            title_h = style.fonts.measure(self.lines[0].text, TITLE)[1]
+            painter.fillRect(QRectF(self.rect.left(), self.rect.top(), self.rect.width(), NODE_PAD_Y + title_h + 1),
+                             style.band[state])
+            painter.setPen(style.node_pen[state])
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(self._outline)
         if self.is_root:
-            painter.setPen(QPen(_color(border), max(1.0, width * 0.6)))
+            painter.setPen(style.root_pen[state])
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(self.rect.adjusted(-4, -4, 4, 4), theme.corner_radius + 3,
-                                    theme.corner_radius + 3)
-        if self.state == DONE:
-            paint_check(painter, theme, QPointF(self.rect.right() - 1, self.rect.top() + 1))
-        if lod * min(f.size for f in theme.fonts.values()) < TEXT_LOD * 10:
-            return
-        self._paint_text(painter, theme, ghost)
+            painter.drawRoundedRect(self.rect.adjusted(-4, -4, 4, 4), self._radius + 3, self._radius + 3)
+        if state == DONE:
+            paint_check(painter, style, QPointF(self.rect.right() - 1, self.rect.top() + 1))
+        if text:
+            self._paint_text(painter, style)
 
-    def _paint_leaf_band(self, painter: QPainter, theme: Theme, fill: str) -> None:
-        """The leaf's header band behind its name: a tensor box, visibly not an operation."""
-        title_h = self.graph.fonts.measure(self.lines[0].text, TITLE)[1]
-        band = QRectF(self.rect.left(), self.rect.top(), self.rect.width(), NODE_PAD_Y + title_h + 1)
-        color = _color(theme.leaf_band) if self.state == PENDING else _color(fill).darker(112)
-        painter.fillRect(band, color)
-
-    def _paint_text(self, painter: QPainter, theme: Theme, ghost: bool) -> None:
-        main = _color(theme.ghost_text if ghost else theme.current_text if self.state == CURRENT else theme.text)
-        muted = _color(theme.ghost_text if ghost else theme.current_text if self.state == CURRENT
-                       else theme.muted_text)
+    def _paint_text(self, painter: QPainter, style: Style) -> None:
+        main, muted = style.text[self.state], style.muted[self.state]
         colored = [(line, main if line.role in (TITLE, MONO) else muted) for line in self.lines]
         inner = self.rect.adjusted(0, NODE_PAD_Y, 0, -NODE_PAD_Y)
-        if self.node.kind == "leaf" and not ghost:
-            title_h = self.graph.fonts.measure(self.lines[0].text, TITLE)[1]
-            _draw_lines(painter, self.graph.fonts, colored[:1],
-                        QRectF(inner.left(), inner.top(), inner.width(), title_h))
+        if self.leaf and self.state != DETACHED:
+            title_h = style.fonts.measure(self.lines[0].text, TITLE)[1]
+            _draw_lines(painter, style.fonts, colored[:1], QRectF(inner.left(), inner.top(), inner.width(), title_h))
             rest = QRectF(inner.left() + LABEL_PAD_X * 2, inner.top() + title_h + LINE_GAP,
                           inner.width() - LABEL_PAD_X * 4, inner.height() - title_h - LINE_GAP)
-            _draw_lines(painter, self.graph.fonts, colored[1:], rest, Qt.AlignmentFlag.AlignLeft)
+            _draw_lines(painter, style.fonts, colored[1:], rest, Qt.AlignmentFlag.AlignLeft)
         else:
-            _draw_lines(painter, self.graph.fonts, colored, inner)
+            _draw_lines(painter, style.fonts, colored, inner)
 
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802 (Qt API)
         self.graph.node_hovered.emit(self.node.id)
@@ -269,7 +290,7 @@ class NodeItem(QGraphicsItem):
 
 
 def _node_tooltip(node: Node) -> str:
-    head = node.type if node.kind != "leaf" else f"leaf tensor {', '.join(node.names) or ''}".strip()
+    head = node.type if node.kind != "leaf" else f"leaf tensor {leaf_title(node)}"
     parts = [head]
     if node.code:
         parts.append(node.code if node.line is None else f"L{node.line}: {node.code}")
@@ -302,9 +323,7 @@ class EdgeItem(QGraphicsItem):
         self.head = QPolygonF()
         if path.arrow is not None:
             (bx, by), (tx, ty) = path.arrow
-            dx, dy = tx - bx, ty - by
-            length = math.hypot(dx, dy) or 1.0
-            nx, ny = -dy / length * length * 0.42, dx / length * length * 0.42
+            nx, ny = -(ty - by) * 0.42, (tx - bx) * 0.42
             self.head = QPolygonF([QPointF(tx, ty), QPointF(bx + nx, by + ny), QPointF(bx - nx, by - ny)])
         self.label_rect = QRectF()
         if path.label is not None and path.label_size[0] > 0 and path.kind != "detached":
@@ -316,51 +335,38 @@ class EdgeItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
         return self._bounds
 
-    def restyle(self, state: str) -> None:
-        """Take a new state (pending / carried / fresh / detached) and repaint if it changed."""
+    def restyle(self, state: str, repaint: bool = True) -> None:
+        """Take a new state (pending / carried / fresh / detached); repaint if it changed and `repaint`."""
         if state != self.state:
             self.state = state
-            self.update()
+            if repaint:
+                self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        theme = self.graph.theme
+        style = self.graph.style
+        state = self.state
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > SHAPE_LOD)
-        color, width = {
-            EDGE_DETACHED: (theme.edge_ghost, theme.ghost_pen),
-            EDGE_PENDING: (theme.edge_pending, theme.edge_pen),
-            EDGE_CARRIED: (theme.edge_carried, theme.edge_carried_pen),
-            EDGE_FRESH: (theme.edge_fresh, theme.edge_fresh_pen),
-        }[self.state]
-        pen = QPen(_color(color), width)
-        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-        if self.state == EDGE_DETACHED:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        painter.setPen(pen)
+        painter.setPen(style.edge_pen[state])
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path)
         if not self.head.isEmpty():
-            painter.setPen(QPen(_color(color), 1.0))
-            painter.setBrush(_color(color))
+            painter.setPen(style.head_pen[state])
+            painter.setBrush(style.head_brush[state])
             painter.drawPolygon(self.head)
-        if self.text and self.state in (EDGE_CARRIED, EDGE_FRESH) and not self.label_rect.isNull():
-            self._paint_label(painter, theme, color, lod)
-
-    def _paint_label(self, painter: QPainter, theme: Theme, color: str, lod: float) -> None:
-        fresh = self.state == EDGE_FRESH
-        painter.setPen(QPen(_color(color), 1.8 if fresh else 1.0))
-        painter.setBrush(_color(theme.label_fill))
-        painter.drawRoundedRect(self.label_rect, 4, 4)
-        if lod * theme.fonts[MONO].size < TEXT_LOD * 10:
-            return
-        painter.setFont(self.graph.fonts.fonts[MONO])
-        painter.setPen(_color(theme.label_text))
-        painter.drawText(self.label_rect, Qt.AlignmentFlag.AlignCenter, self.text)
+        if self.text and state in (EDGE_CARRIED, EDGE_FRESH) and not self.label_rect.isNull():
+            painter.setPen(style.label_pen[state])
+            painter.setBrush(style.label_brush)
+            painter.drawRoundedRect(self.label_rect, 4, 4)
+            if lod * style.theme.fonts[MONO].size >= TEXT_LOD:
+                painter.setFont(style.fonts.fonts[MONO])
+                painter.setPen(style.c["label_text"])
+                painter.drawText(self.label_rect, Qt.AlignmentFlag.AlignCenter, self.text)
 
 
 class CutMarkerItem(QGraphicsItem):
-    """Where a branch was cut off the graph: a scissors glyph across the ghost edge and how it was cut
-    (`detach()`, `no_grad`, ...). Its tooltip says what that means for the gradient."""
+    """Where a branch was cut off the graph: break bars across the ghost edge and a scissors label saying
+    how it was cut (`detach()`, `no_grad`, ...). Its tooltip says what that means for the gradient."""
 
     def __init__(self, graph: GraphScene, path: EdgePath, edge_path: QPainterPath, tooltip: str) -> None:
         super().__init__()
@@ -380,7 +386,7 @@ class CutMarkerItem(QGraphicsItem):
             else:
                 self.label_rect = rect.adjusted(0, 0, -CUT_GAP, 0)
         else:
-            w, h = graph.fonts.measure(self.text, SMALL)
+            w, h = graph.style.fonts.measure(self.text, SMALL)
             self.label_rect = QRectF(self.at.x() + 10, self.at.y() - h / 2, w + 20, h + 4)
         self._bounds = self.label_rect.united(QRectF(self.at.x() - 12, self.at.y() - 12, 24, 24))
         self._bounds.adjust(-2, -2, 2, 2)
@@ -389,32 +395,31 @@ class CutMarkerItem(QGraphicsItem):
         return self._bounds
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        theme = self.graph.theme
+        style = self.graph.style
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        cut = _color(theme.cut)
-        # Two short bars across the edge: the gradient path is broken here.
+        cut = style.c["cut"]
         painter.save()
         painter.translate(self.at)
         painter.rotate(-self.angle)
-        painter.setPen(QPen(_color(theme.background), 7.0))
+        painter.setPen(QPen(style.c["background"], 7.0))
         painter.drawLine(QPointF(-2.5, 0), QPointF(2.5, 0))
         bar = QPen(cut, 2.4)
         bar.setCapStyle(Qt.PenCapStyle.RoundCap)
         painter.setPen(bar)
-        for dx in (-3.2, 3.2):
+        for dx in (-3.2, 3.2):  # two short bars across the edge: the gradient path is broken here
             painter.drawLine(QPointF(dx - 1.5, -7), QPointF(dx + 1.5, 7))
         painter.restore()
         if lod < SHAPE_LOD:
             return
-        painter.setPen(QPen(cut, 1.1))
-        painter.setBrush(_color(theme.background))
+        painter.setPen(style.cut_pen)
+        painter.setBrush(style.background)
         painter.drawRoundedRect(self.label_rect, 4, 4)
-        glyph = QPointF(self.label_rect.left() + LABEL_PAD_X + 7, self.label_rect.center().y())
-        self._paint_scissors(painter, glyph, cut)
-        if lod * theme.fonts[SMALL].size < TEXT_LOD * 10:
+        self._paint_scissors(painter, QPointF(self.label_rect.left() + LABEL_PAD_X + 7, self.label_rect.center().y()),
+                             cut)
+        if lod * style.theme.fonts[SMALL].size < TEXT_LOD:
             return
-        painter.setFont(self.graph.fonts.fonts[SMALL])
+        painter.setFont(style.fonts.fonts[SMALL])
         painter.setPen(cut)
         text_rect = self.label_rect.adjusted(LABEL_PAD_X + 16, 0, -LABEL_PAD_X, 0)
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.text)
@@ -432,22 +437,53 @@ class CutMarkerItem(QGraphicsItem):
         painter.drawLine(QPointF(c.x() - 2.2, c.y() + 1.9), QPointF(c.x() + 6.0, c.y() - 3.4))
 
 
-def cut_tooltip(pass_: Pass, edge: Edge, nodes: dict[str, Node]) -> str:
+def cut_tooltip(edge: Edge, nodes: dict[str, Node]) -> str:
     """Why no gradient flows along a cut edge, in the program's own words where the trace has them."""
     src, dst = nodes.get(edge.src), nodes.get(edge.dst)
-    cut = edge.cut or "cut"
-    cut_name = ", ".join(dst.names) if dst is not None and dst.names else "this branch"
-    where = f"{cut_name} was cut off with {cut}" if cut else f"{cut_name} was cut off"
-    first = where + " — gradient stops here"
-    if dst is not None and dst.code:
-        first = f"{dst.code}  →  {cut}: gradient stops here"
-    lines = [first]
+    cut = edge.cut or "a cut"
+    cut_off = ", ".join(dst.names) if dst is not None and dst.names else "this branch"
+    lines = [f"{cut_off} was cut off with {cut} — gradient stops here"]
     if src is not None:
-        user = src.code or src.type
-        lines.append(f"{user} receives no gradient through input {edge.slot}; "
-                     f"{', '.join(dst.names) if dst is not None and dst.names else 'the cut-off branch'} "
-                     "and the nodes behind it get nothing from this pass.")
+        user = f"{src.code} (L{src.line})" if src.code and src.line is not None else src.code or src.type
+        behind = f"{dst.code} (L{dst.line})" if dst is not None and dst.code and dst.line is not None else cut_off
+        lines.append(f"{user} sends no gradient through its input {edge.slot}, so {behind} and everything "
+                     "before it get nothing from this backward pass.")
     return "\n".join(lines)
+
+
+class OverviewItem(QGraphicsItem):
+    """The whole graph as plain boxes and straight lines, coloured by state, in a handful of draw calls:
+    what a far-out view of a big graph shows instead of thousands of unreadable items."""
+
+    def __init__(self, graph: GraphScene) -> None:
+        super().__init__()
+        self.graph = graph
+        self.setZValue(1)
+        layout = graph.layout
+        self._bounds = QRectF(0, 0, layout.width, layout.height) if layout is not None else QRectF()
+        self._lines = {i: QLineF(item.path.pointAtPercent(0), item.path.pointAtPercent(1))
+                       for i, item in graph.edges.items()}
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        style = self.graph.style
+        lines: dict[str, list[QLineF]] = {s: [] for s in EDGE_STATES}
+        for i, item in self.graph.edges.items():
+            lines[item.state].append(self._lines[i])
+        for state, group in lines.items():
+            if group:
+                painter.setPen(style.edge_pen[state])
+                painter.drawLines(group)
+        rects: dict[str, list[QRectF]] = {s: [] for s in NODE_STATES}
+        for item in self.graph.nodes.values():
+            rects[item.state].append(item.rect)
+        for state, group in rects.items():
+            if group:
+                painter.setPen(style.node_pen[state])
+                painter.setBrush(style.node_brush[state])
+                painter.drawRects(group)
 
 
 LEGEND = ((PENDING, "not run yet"), (CURRENT, "running now"), (DONE, "done"), (DETACHED, "cut off"))
@@ -465,7 +501,7 @@ class CaptionItem(QGraphicsItem):
         self.title = title
         self.text = ""
         self.setZValue(4)
-        fonts = graph.fonts
+        fonts = graph.style.fonts
         self.title_h = fonts.measure(title, TITLE)[1]
         self.text_h = fonts.measure("Ag", BODY)[1]
         self.legend_h = max(SWATCH_H + 4, fonts.measure("Ag", SMALL)[1])
@@ -475,8 +511,9 @@ class CaptionItem(QGraphicsItem):
 
     def fit(self, texts: Iterable[str], min_width: float) -> None:
         """Widen to the title, every step text that will be shown, and at least `min_width`."""
-        widths = [self.graph.fonts.measure(self.title, TITLE)[0], self.legend_w, min_width]
-        widths.extend(self.graph.fonts.measure(t, BODY)[0] for t in texts)
+        fonts = self.graph.style.fonts
+        widths = [fonts.measure(self.title, TITLE)[0], self.legend_w, min_width]
+        widths.extend(fonts.measure(t, BODY)[0] for t in texts)
         self.prepareGeometryChange()
         self.width = max(widths)
         self.setPos(0, -self.height - CAPTION_GAP)
@@ -490,30 +527,30 @@ class CaptionItem(QGraphicsItem):
         return QRectF(0, 0, self.width, self.height)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        theme, fonts = self.graph.theme, self.graph.fonts
+        style = self.graph.style
+        fonts = style.fonts
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         painter.setFont(fonts.fonts[TITLE])
-        painter.setPen(_color(theme.text))
+        painter.setPen(style.c["text"])
         painter.drawText(QRectF(0, 0, self.width, self.title_h), left, self.title)
         y = self.title_h + LINE_GAP
         painter.setFont(fonts.fonts[BODY])
-        painter.setPen(_color(theme.muted_text))
+        painter.setPen(style.c["muted_text"])
         painter.drawText(QRectF(0, y, self.width, self.text_h), left, self.text)
         y += self.text_h + LINE_GAP + 4
         x = 0.0
         painter.setFont(fonts.fonts[SMALL])
         for state, label in LEGEND:
-            fill, _, _ = node_style(theme, state)
             swatch = QRectF(x + 2, y + 2, SWATCH_W - 4, SWATCH_H - 2)
-            painter.setPen(node_pen(theme, state))
-            painter.setBrush(_color(fill))
+            painter.setPen(style.node_pen[state])
+            painter.setBrush(style.node_brush[state])
             painter.drawRoundedRect(swatch, 4, 4)
             if state == DONE:
-                paint_check(painter, theme, QPointF(swatch.right(), swatch.top()), 5.5)
+                paint_check(painter, style, QPointF(swatch.right(), swatch.top()), 5.5)
             x += SWATCH_W + 6
             w = fonts.measure(label, SMALL)[0]
-            painter.setPen(_color(theme.muted_text))
+            painter.setPen(style.c["muted_text"])
             painter.drawText(QRectF(x, y, w, self.legend_h), left, label)
             x += w + SWATCH_GAP
 
@@ -528,8 +565,7 @@ class GraphScene(QGraphicsScene):
 
     def __init__(self, theme: Theme = LIGHT, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.theme = theme
-        self.fonts = Fonts(theme)
+        self.style = Style(theme)
         self.pass_: Pass | None = None
         self.layout: Layout | None = None
         self.replay: Replay | None = None
@@ -538,23 +574,33 @@ class GraphScene(QGraphicsScene):
         self.edges: dict[int, EdgeItem] = {}  # by index into Pass.edges
         self.seeds: dict[str, EdgeItem] = {}  # a root's seed edge, by root id
         self.cuts: list[CutMarkerItem] = []
+        self.caption: CaptionItem | None = None
+        self.overview: OverviewItem | None = None
         self.selected: str | None = None
         self._highlighted: set[str] = set()
-        self.caption: CaptionItem | None = None
         self.restyled = 0  # items restyled by the last set_step (what a test checks to see the work done)
-        self.setBackgroundBrush(_color(theme.background))
+        self.setBackgroundBrush(self.style.background)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+
+    @property
+    def theme(self) -> Theme:
+        return self.style.theme
+
+    @property
+    def fonts(self) -> Fonts:
+        return self.style.fonts
 
     def measure(self) -> Measure:
         """The font-metrics callback layouts for this scene must be computed with."""
-        return self.fonts.measure
+        return self.style.fonts.measure
 
     # ------------------------------------------------------------------ content
 
     def set_pass(self, pass_: Pass | None, layout: Layout | None) -> None:
         """Show `pass_` drawn with `layout` (computed with `self.measure()`), at step 0."""
         self.clear()
-        self.nodes, self.edges, self.seeds, self.cuts, self.caption = {}, {}, {}, [], None
+        self.nodes, self.edges, self.seeds, self.cuts = {}, {}, {}, []
+        self.caption = self.overview = None
         self.selected, self._highlighted = None, set()
         self.pass_, self.layout, self.step = pass_, layout, 0
         self.replay = Replay(pass_) if pass_ is not None else None
@@ -572,7 +618,7 @@ class GraphScene(QGraphicsScene):
                 self.edges[geo.index] = item
             self.addItem(item)
             if geo.kind == "detached" and geo.cut:
-                marker = CutMarkerItem(self, geo, item.path, cut_tooltip(pass_, pass_.edges[geo.index], by_id))
+                marker = CutMarkerItem(self, geo, item.path, cut_tooltip(pass_.edges[geo.index], by_id))
                 self.cuts.append(marker)
                 self.addItem(marker)
         for box in layout.nodes:
@@ -580,7 +626,7 @@ class GraphScene(QGraphicsScene):
             self.nodes[box.id] = item
             self.addItem(item)
         self._fit_rect()
-        self._restyle(self.nodes.keys(), self.edges.keys())
+        self._restyle_all()
 
     def _fit_rect(self) -> None:
         layout = self.layout
@@ -607,42 +653,84 @@ class GraphScene(QGraphicsScene):
 
     def set_step(self, k: int) -> None:
         """Show the pass after `k` engine steps; restyles only the items whose state differs (no layout)."""
-        if self.replay is None:
+        replay = self.replay
+        if replay is None:
             return
-        k = self.replay.clamp(k)
-        nodes, edges = self.replay.changed(self.step, k)
+        k = replay.clamp(k)
+        node_changes, edge_changes = replay.transitions(self.step, k)
         self.step = k
-        self._restyle(nodes, edges)
+        # Past a few hundred items, one repaint of what is visible beats queueing one per item.
+        each = len(node_changes) + len(edge_changes) <= BATCH_RESTYLE and self.overview is None
+        nodes, edges, seeds = self.nodes, self.edges, self.seeds
+        count = 0
+        for nid, state in node_changes:
+            item = nodes.get(nid)
+            if item is not None:
+                if item.leaf:
+                    item.restyle(replay, k, each)
+                elif item.state != state:
+                    item.state = state
+                    if each:
+                        item.update()
+                count += 1
+                seed = seeds.get(nid)
+                if seed is not None:
+                    seed.restyle(EDGE_PENDING if state == PENDING else EDGE_CARRIED, each)
+                    count += 1
+        for i, state in edge_changes:
+            edge = edges.get(i)
+            if edge is not None and edge.state != state:
+                edge.state = state
+                if each:
+                    edge.update()
+            count += 1
+        self.restyled = count
+        if not each and count:
+            self.update()
         if self.caption is not None:
-            self.caption.set_text(step_caption(self.replay, k))
+            self.caption.set_text(step_caption(replay, k))
 
-    def _restyle(self, node_ids: Iterable[str], edge_ids: Iterable[int]) -> None:
+    def _restyle_all(self) -> None:
         replay, k = self.replay, self.step
         if replay is None:
             return
-        count = 0
-        for nid in node_ids:
-            item = self.nodes.get(nid)
-            if item is not None:
-                item.restyle(replay, k)
-                count += 1
-            seed = self.seeds.get(nid)
-            if seed is not None:
-                seed.restyle(EDGE_CARRIED if replay.node_state(nid, k) != PENDING else EDGE_PENDING)
-                count += 1
-        for i in edge_ids:
-            edge = self.edges.get(i)
-            if edge is not None:
-                edge.restyle(replay.edge_state(i, k))
-                count += 1
-        self.restyled = count
+        for nid, item in self.nodes.items():
+            item.restyle(replay, k)
+        for nid, seed in self.seeds.items():
+            seed.restyle(EDGE_CARRIED if replay.node_state(nid, k) != PENDING else EDGE_PENDING)
+        for i, edge in self.edges.items():
+            edge.restyle(replay.edge_state(i, k))
 
     def set_theme(self, theme: Theme) -> None:
         """Restyle everything with another theme (same fonts keep the layout valid)."""
-        self.theme = theme
-        self.fonts = Fonts(theme)
-        self.setBackgroundBrush(_color(theme.background))
+        self.style = Style(theme)
+        self.setBackgroundBrush(self.style.background)
         self.update()
+
+    def set_overview(self, on: bool) -> None:
+        """Draw the graph as one overview item (far-out zoom of a big graph) or as its detailed items."""
+        if on == (self.overview is not None) or self.layout is None:
+            return
+        if on:
+            self.overview = OverviewItem(self)
+            self.addItem(self.overview)
+        else:
+            assert self.overview is not None
+            self.removeItem(self.overview)
+            self.overview = None
+        for item in self.items():
+            if item is not self.overview and item is not self.caption:
+                item.setVisible(not on)
+
+    @contextmanager
+    def detailed(self) -> Iterator[None]:
+        """Every item drawn in full for the duration (exports), whatever the view's zoom chose."""
+        was = self.overview is not None
+        self.set_overview(False)
+        try:
+            yield
+        finally:
+            self.set_overview(was)
 
     def highlight_nodes(self, ids: Iterable[str]) -> None:
         """Outline these nodes (e.g. those created by the editor's current line); the rest lose it."""
@@ -679,13 +767,9 @@ class GraphScene(QGraphicsScene):
         needle = text.strip().lower()
         if not needle or self.pass_ is None:
             return []
-        found = []
-        for n in self.pass_.nodes:
-            if any(needle in name.lower() for name in n.names) or needle in n.type.lower():
-                found.append(n.id)
-        return found
+        return [n.id for n in self.pass_.nodes
+                if any(needle in name.lower() for name in n.names) or needle in n.type.lower()]
 
     def graph_rect(self) -> QRectF:
         """The drawing's rectangle with its margin: what exports render."""
         return self.sceneRect()
-
