@@ -46,6 +46,7 @@ def main() -> None:
                 if not warm_runner.ready(120):
                     raise SystemExit("the warm worker did not become ready")
                 warm.append(_timed_run(warm_runner, request))
+                warm_runner.ready(120)  # its next worker warms up now, not during the cold run
                 cold.append(_timed_run(cold_runner, request))
         assert "torch" not in sys.modules, "the runner's parent side must not import torch"
     w, c = statistics.median(warm), statistics.median(cold)

@@ -315,3 +315,30 @@ def test_worker_environment(runner: Runner, tmp_path: Path, monkeypatch: pytest.
     trace = runner.run(_program(tmp_path, "import os, sys, torch\nprint(torch.get_num_threads(), "
                                           "sys.flags.utf8_mode, os.environ['PYTHONUNBUFFERED'])\n"))
     assert trace.stdout.split() == ["1", "1", "1"]
+
+
+def test_each_run_gets_a_fresh_process(runner: Runner, tmp_path: Path) -> None:
+    leak = "import builtins, torch\nbuiltins.LEAKED = True\ntorch.set_default_dtype(torch.float64)\n"
+    check = "import builtins, os, torch\nprint(hasattr(builtins, 'LEAKED'), torch.get_default_dtype(), os.getpid())\n"
+    first = runner.start(_program(tmp_path, leak))
+    first_trace = first.wait(60)
+    assert first_trace is not None and first_trace.status == "ok"
+    second = runner.start(_program(tmp_path, check))
+    trace = second.wait(60)
+    assert trace is not None and trace.status == "ok"
+    assert trace.stdout.split() == ["False", "torch.float32", str(second.pid)]
+    assert second.pid != first.pid
+
+
+def test_forked_children_print_into_the_output(runner: Runner, tmp_path: Path) -> None:
+    trace = runner.run(_program(tmp_path, """\
+        import os
+        pid = os.fork()
+        if pid == 0:
+            print("from the child")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        print("from the parent")
+        """))
+    assert trace.status == "ok", trace.error
+    assert trace.stdout == "from the child\nfrom the parent\n"

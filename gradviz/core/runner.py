@@ -32,6 +32,7 @@ EventCallback = Callable[[dict[str, Any]], None]
 
 DEFAULT_TIMEOUT = 30.0
 STARTUP_TIMEOUT = 120.0  # a cold worker importing torch on a very busy machine
+SPARE_DELAY = 0.5  # seconds into a run before the next worker starts warming up (if the run is still going)
 MIN_RUN_TIME = 1.0  # a program that waited for a cold worker still runs this long, so a timeout can name its line
 OUTPUT_LIMIT = 64 * 1024  # bytes of output kept at the start and at the end of a run
 DIAGNOSTICS_LIMIT = 16 * 1024
@@ -191,13 +192,11 @@ class _Worker:
 
     def reap(self, timeout: float) -> int:
         """Wait for the worker's exit status (killing it if it takes longer), then clear its group."""
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            code = self.proc.wait()
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)  # Popen.wait(timeout) backs off to 50 ms sleeps: too slow for a run's latency
         self.kill()
-        return code
+        return self.proc.wait()
 
     def close(self) -> None:
         self.kill()
@@ -507,12 +506,15 @@ class Runner:
         self.memory_limit = default_memory_limit() if memory_limit is None else memory_limit
         self.warm = warm
         self._python = python or sys.executable
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._spare: _Worker | None = None
+        self._spawn_at: float | None = None  # when the keeper should start the next spare
+        self._spawning = False
         self._active: set[RunHandle] = set()
         self._closed = False
         if warm:
             self._spare = _Worker(self._python)
+            threading.Thread(target=self._keep_spare, name="gradviz-spare-keeper", daemon=True).start()
 
     def __enter__(self) -> Runner:
         return self
@@ -522,9 +524,13 @@ class Runner:
 
     def ready(self, timeout: float | None = None) -> bool:
         """Wait until the spare worker is warm (torch imported); False if there is none or it is not yet."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
+            self._lock.wait_for(lambda: self._closed or self._spare is not None
+                                or (self._spawn_at is None and not self._spawning), timeout)
             spare = self._spare
-        return spare is not None and spare.ready.wait(timeout) and spare.alive()
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return spare is not None and spare.ready.wait(left) and spare.alive()
 
     def start(self, request: RunRequest, on_event: EventCallback | None = None) -> RunHandle:
         """Begin running `request` in a worker and return at once."""
@@ -543,7 +549,9 @@ class Runner:
         with self._lock:
             self._active.add(handle)
         handle._begin()
-        self._replace_spare()  # the next worker warms up while this one runs
+        # The next worker warms up when this run ends, or while it runs if it is a long one. Not at once:
+        # importing torch would compete for the CPU with a short run.
+        self._want_spare(SPARE_DELAY)
         return handle
 
     def run(self, request: RunRequest, on_event: EventCallback | None = None) -> Trace:
@@ -558,6 +566,7 @@ class Runner:
             self._closed = True
             spare, self._spare = self._spare, None
             active = list(self._active)
+            self._lock.notify_all()
         if spare is not None:
             spare.close()
         for handle in active:
@@ -568,22 +577,41 @@ class Runner:
     def _on_finished(self, handle: RunHandle) -> None:
         with self._lock:
             self._active.discard(handle)
-        self._replace_spare()
+        self._want_spare(0.0)
 
-    def _replace_spare(self) -> None:
-        """Make sure a warm worker is (being) made ready, if this runner keeps one."""
+    def _want_spare(self, delay: float) -> None:
+        """Ask the keeper thread for a new spare worker within `delay` seconds (if this runner keeps one)."""
         with self._lock:
             if not self.warm or self._closed or self._spare is not None:
                 return
-        try:
-            worker = _Worker(self._python)
-        except OSError:
-            _log.exception("could not start a spare worker")
-            return
-        with self._lock:
-            if self._closed or self._spare is not None:
-                extra = worker
-            else:
-                self._spare, extra = worker, None
-        if extra is not None:
-            extra.close()
+            at = time.monotonic() + delay
+            if self._spawn_at is None or at < self._spawn_at:
+                self._spawn_at = at
+                self._lock.notify_all()
+
+    def _keep_spare(self) -> None:
+        """The keeper thread: spawns spare workers when asked, off the caller's thread."""
+        while True:
+            with self._lock:
+                while not self._closed and (self._spawn_at is None or self._spare is not None
+                                            or time.monotonic() < self._spawn_at):
+                    if self._spare is not None:
+                        self._spawn_at = None
+                    wait = None if self._spawn_at is None else self._spawn_at - time.monotonic()
+                    self._lock.wait(wait)
+                if self._closed:
+                    return
+                self._spawn_at = None
+                self._spawning = True
+            worker: _Worker | None = None
+            try:
+                worker = _Worker(self._python)
+            except OSError:
+                _log.exception("could not start a spare worker")
+            with self._lock:
+                self._spawning = False
+                if worker is not None and not self._closed and self._spare is None:
+                    self._spare, worker = worker, None
+                self._lock.notify_all()
+            if worker is not None:
+                worker.close()

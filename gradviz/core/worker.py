@@ -410,7 +410,7 @@ def _run(request: dict[str, Any], channel: Channel, output: Output, pump: FdPump
     output.flush()
     trace = dataclasses.replace(trace, stdout=output.record.text(), stdout_bytes=output.record.total)
     if trace.error is not None and trace.error.type == "MemoryError" and budget is not None:
-        message = f"{trace.error.message} (a run may use {format_bytes(budget)}; see --memory-limit)"
+        message = f"{trace.error.message} (a run may use {format_bytes(budget)} of memory)"
         trace = dataclasses.replace(trace, error=dataclasses.replace(trace.error, message=message))
     channel.send({"event": "trace", "trace": trace.to_dict()})
     _real_exit(0)
