@@ -1229,3 +1229,20 @@ def test_capture_leaves_torch_as_it_found_it(tmp_path: Any) -> None:
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     y = x * x
     assert "gradviz" not in y.grad_fn.metadata
+
+
+def test_program_runs_as_a_real_main_module_so_pickle_finds_its_classes(tmp_path):
+    """multiprocessing and torch.save pickle by reference to __main__: it must be the program's module."""
+    source = (
+        "import pickle\n"
+        "import torch\n"
+        "class Box:\n"
+        "    pass\n"
+        "def double(v):\n"
+        "    return v * 2\n"
+        "print(type(pickle.loads(pickle.dumps(Box()))).__name__, pickle.loads(pickle.dumps(double))(21))\n"
+    )
+    trace = run_program(source, str(tmp_path / "prog.py"))
+    assert trace.status == "ok", trace.error
+    assert trace.stdout.split() == ["Box", "42"]
+    assert sys.modules["__main__"].__dict__.get("Box") is None

@@ -18,6 +18,7 @@ import io
 import sys
 import threading
 import time
+import types
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -183,7 +184,10 @@ class _Capture:
         self.on_event = on_event
         self.lines = source.splitlines()
         self.assign_targets = _assignment_targets(source)
-        self.namespace: dict[str, Any] = {}
+        # A real module registered as __main__, so pickling (multiprocessing, torch.save) finds the program's
+        # own functions and classes.
+        self.module = types.ModuleType("__main__")
+        self.namespace: dict[str, Any] = self.module.__dict__
         self._uid = 0
         self._leaf_ids: dict[int, tuple[weakref.ref[torch.Tensor], str]] = {}
         self._cut: dict[int, tuple[weakref.ref[torch.Tensor], Any, str]] = {}  # detached tensor -> (origin, how)
@@ -209,9 +213,10 @@ class _Capture:
         except SyntaxError as e:
             return Trace(status="error", error=ErrorInfo(type(e).__name__, e.msg or str(e), e.lineno),
                          filename=self.filename, duration=0.0)
-        self.namespace.update({"__name__": "__main__", "__file__": self.filename, "__builtins__": __builtins__})
-        old_out, old_err = sys.stdout, sys.stderr
+        self.namespace.update({"__file__": self.filename, "__builtins__": __builtins__})
+        old_out, old_err, old_main = sys.stdout, sys.stderr, sys.modules.get("__main__")
         sys.stdout = sys.stderr = out
+        sys.modules["__main__"] = self.module
         try:
             with self._watching():
                 try:
@@ -227,6 +232,8 @@ class _Capture:
                     self._implicit_pass(root)
         finally:
             sys.stdout, sys.stderr = old_out, old_err
+            if old_main is not None:
+                sys.modules["__main__"] = old_main
         duration = time.perf_counter() - started
         passes = self._add_final_names(
             [r if isinstance(r, Pass) else self._build(r, full=True) for r in self._records])
