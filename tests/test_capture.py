@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import sys
 import textwrap
 import warnings
 from collections import Counter
