@@ -352,6 +352,9 @@ def _warm_up() -> None:
 
     x = torch.ones(2, requires_grad=True)
     (x * x).sum().backward()
+    # The first optimizer imports torch._dynamo (about 2 s here): pay it while idle, not in the user's run.
+    torch.optim.SGD([x], lr=0.1).step()
+    torch.nn.Linear(2, 1)(x).sum().backward()
 
 
 def _program_folder(filename: str) -> str:
