@@ -121,8 +121,9 @@ def compare(repeat: int) -> list[tuple[str, list[Run], list[Run]]]:
 def stepping(n_ops: int = 2000, jumps: int = 60) -> dict[str, float]:
     """GUI work of going to a step of a big pass: `set_step` alone, and `set_step` + a synchronous repaint
     of a 1280x800 view showing the whole graph (fit) and a 100 % close-up."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import gradviz.gui  # noqa: F401 (PySide6 workaround first)
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
     from gradviz.core.capture import run_program

@@ -114,9 +114,10 @@ def run_trace(req: RenderRequest) -> Trace:
 
 
 def _warm_qt() -> None:
+    import gradviz.gui  # noqa: F401 (its PySide6 workaround must run before any drawing)
+
     if not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # headless: no display needed
-    import gradviz.gui  # noqa: F401 (its PySide6 workaround must run before any drawing)
     from PySide6.QtWidgets import QApplication
 
     if QApplication.instance() is None:

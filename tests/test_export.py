@@ -96,7 +96,7 @@ def test_dark_theme_png(scene: GraphScene, tmp_path: Path) -> None:
     out = tmp_path / "dark.png"
     export.export_png(scene, out)
     with Image.open(out) as im:
-        assert "#%02x%02x%02x" % im.convert("RGB").getpixel((1, 1)) == DARK.background
+        assert "#{:02x}{:02x}{:02x}".format(*im.convert("RGB").getpixel((1, 1))) == DARK.background
 
 
 def test_dot_reads_back_with_attributes(scene: GraphScene, detach_pass: Pass, tmp_path: Path) -> None:

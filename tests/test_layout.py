@@ -103,7 +103,7 @@ def test_edges_carrying_gradients_get_label_room_sized_to_the_values(seed_passes
     p = seed_passes["03_vector_sum_backward.py"][0]
     spec = prepare(p)
     replay = Replay(p)
-    for index, _, _, _, kind, w, h in spec.edges:
+    for index, _, _, _, _, w, h in spec.edges:
         if index < 0:
             continue
         grad = replay.edge_grad(index)

@@ -389,7 +389,7 @@ def prepare(pass_: Pass, measure: Measure | None = None, direction: str = "TB",
 def _graph(spec: LayoutInput) -> Any:
     """The pygraphviz graph `dot` lays out: fixed-size boxes with no text of their own (we draw the text)
     and edge labels as fixed-size HTML tables, so Graphviz reserves exactly the room our labels need."""
-    import pygraphviz
+    import pygraphviz  # type: ignore[import-untyped]
 
     g = pygraphviz.AGraph(directed=True, strict=False)
     g.graph_attr.update(rankdir=spec.direction, nodesep="0.35", ranksep="0.42", ordering="out",
@@ -399,7 +399,7 @@ def _graph(spec: LayoutInput) -> Any:
     for nid, w, h in spec.nodes:
         g.add_node(nid, width=f"{w / 72:.4f}", height=f"{h / 72:.4f}")
     # Slot order within each source, so `ordering=out` puts input 0 left of input 1.
-    for index, src, dst, slot, kind, lw, lh in sorted(spec.edges, key=lambda e: (e[3], e[0])):
+    for index, src, dst, _slot, kind, lw, lh in sorted(spec.edges, key=lambda e: (e[3], e[0])):
         if kind == "seed":
             g.add_node(src, shape="point", width="0.01", height="0.01", fixedsize="true")
         attrs = {"id": str(index) if index >= 0 else f"{SEED_PREFIX}{dst}"}
@@ -503,7 +503,7 @@ def layout_pass(pass_: Pass, measure: Measure | None = None, direction: str = "T
 def to_agraph(pass_: Pass, layout: Layout | None = None) -> Any:
     """The pass as a self-describing pygraphviz graph for `.dot` files: readable labels, the trace's
     attributes (type, kind, names, line, slot, cut) and, given a layout, each node's position."""
-    import pygraphviz
+    import pygraphviz  # type: ignore[import-untyped]
 
     replay = Replay(pass_)
     g = pygraphviz.AGraph(directed=True, strict=False, name="gradviz")

@@ -53,11 +53,11 @@ class Replay:
         for i, e in enumerate(pass_.edges):
             self._out_edges.setdefault(e.src, []).append(i)
             grad, when = None, None
-            k = self._node_step.get(e.src)
-            if e.kind == "grad" and k is not None:
-                sent = pass_.steps[k - 1].grad_inputs
+            ran = self._node_step.get(e.src)
+            if e.kind == "grad" and ran is not None:
+                sent = pass_.steps[ran - 1].grad_inputs
                 grad = sent[e.slot] if 0 <= e.slot < len(sent) else None
-                when = k if grad is not None else None
+                when = ran if grad is not None else None
             self._edge_grad.append(grad)
             self._edge_step.append(when)
         self._leaf: dict[str, LeafGrad] = {g.node: g for g in pass_.leaf_grads}

@@ -54,7 +54,7 @@ def export_png(scene: GraphScene, path: str | Path, scale: float = 1.0) -> float
     """A PNG of the scene at `scale` (1, 2, 4... times its size in pixels). Returns the scale used, which
     is smaller than asked only for graphs too big for a bitmap (see `image_scale`)."""
     image = render_image(scene, scale)
-    if not image.save(str(path), "PNG"):
+    if not image.save(str(path), "PNG"):  # type: ignore[call-overload]  # (stubs say bytes; runtime wants str)
         raise OSError(f"could not write {path}")
     return image_scale(scene, scale)
 

@@ -211,7 +211,7 @@ class GraphView(QGraphicsView):
         else:
             super().wheelEvent(event)
 
-    def find(self, text: str) -> list[str]:
+    def find(self, text: str) -> list[str]:  # type: ignore[override]  # (QWidget.find(WId) is unrelated)
         """Find nodes by variable name or op type; select and centre the first match (zooming in to a
         readable size if needed), and the next one on each repeated call with the same text. Returns every
         matching node id."""

@@ -226,7 +226,7 @@ class NodeItem(QGraphicsItem):
                 self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        style = self.graph.style
+        style = self.graph.look
         state = self.state
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < SHAPE_LOD:
@@ -343,7 +343,7 @@ class EdgeItem(QGraphicsItem):
                 self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        style = self.graph.style
+        style = self.graph.look
         state = self.state
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > SHAPE_LOD)
@@ -386,7 +386,7 @@ class CutMarkerItem(QGraphicsItem):
             else:
                 self.label_rect = rect.adjusted(0, 0, -CUT_GAP, 0)
         else:
-            w, h = graph.style.fonts.measure(self.text, SMALL)
+            w, h = graph.look.fonts.measure(self.text, SMALL)
             self.label_rect = QRectF(self.at.x() + 10, self.at.y() - h / 2, w + 20, h + 4)
         self._bounds = self.label_rect.united(QRectF(self.at.x() - 12, self.at.y() - 12, 24, 24))
         self._bounds.adjust(-2, -2, 2, 2)
@@ -395,7 +395,7 @@ class CutMarkerItem(QGraphicsItem):
         return self._bounds
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        style = self.graph.style
+        style = self.graph.look
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         cut = style.c["cut"]
@@ -468,22 +468,22 @@ class OverviewItem(QGraphicsItem):
         return self._bounds
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        style = self.graph.style
+        style = self.graph.look
         lines: dict[str, list[QLineF]] = {s: [] for s in EDGE_STATES}
-        for i, item in self.graph.edges.items():
-            lines[item.state].append(self._lines[i])
-        for state, group in lines.items():
-            if group:
+        for i, edge in self.graph.edges.items():
+            lines[edge.state].append(self._lines[i])
+        for state, segments in lines.items():
+            if segments:
                 painter.setPen(style.edge_pen[state])
-                painter.drawLines(group)
+                painter.drawLines(segments)
         rects: dict[str, list[QRectF]] = {s: [] for s in NODE_STATES}
-        for item in self.graph.nodes.values():
-            rects[item.state].append(item.rect)
-        for state, group in rects.items():
-            if group:
+        for node in self.graph.nodes.values():
+            rects[node.state].append(node.rect)
+        for state, boxes in rects.items():
+            if boxes:
                 painter.setPen(style.node_pen[state])
                 painter.setBrush(style.node_brush[state])
-                painter.drawRects(group)
+                painter.drawRects(boxes)
 
 
 LEGEND = ((PENDING, "not run yet"), (CURRENT, "running now"), (DONE, "done"), (DETACHED, "cut off"))
@@ -501,7 +501,7 @@ class CaptionItem(QGraphicsItem):
         self.title = title
         self.text = ""
         self.setZValue(4)
-        fonts = graph.style.fonts
+        fonts = graph.look.fonts
         self.title_h = fonts.measure(title, TITLE)[1]
         self.text_h = fonts.measure("Ag", BODY)[1]
         self.legend_h = max(SWATCH_H + 4, fonts.measure("Ag", SMALL)[1])
@@ -511,7 +511,7 @@ class CaptionItem(QGraphicsItem):
 
     def fit(self, texts: Iterable[str], min_width: float) -> None:
         """Widen to the title, every step text that will be shown, and at least `min_width`."""
-        fonts = self.graph.style.fonts
+        fonts = self.graph.look.fonts
         widths = [fonts.measure(self.title, TITLE)[0], self.legend_w, min_width]
         widths.extend(fonts.measure(t, BODY)[0] for t in texts)
         self.prepareGeometryChange()
@@ -527,7 +527,7 @@ class CaptionItem(QGraphicsItem):
         return QRectF(0, 0, self.width, self.height)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        style = self.graph.style
+        style = self.graph.look
         fonts = style.fonts
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -565,7 +565,7 @@ class GraphScene(QGraphicsScene):
 
     def __init__(self, theme: Theme = LIGHT, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.style = Style(theme)
+        self.look = Style(theme)
         self.pass_: Pass | None = None
         self.layout: Layout | None = None
         self.replay: Replay | None = None
@@ -579,20 +579,20 @@ class GraphScene(QGraphicsScene):
         self.selected: str | None = None
         self._highlighted: set[str] = set()
         self.restyled = 0  # items restyled by the last set_step (what a test checks to see the work done)
-        self.setBackgroundBrush(self.style.background)
+        self.setBackgroundBrush(self.look.background)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
 
     @property
     def theme(self) -> Theme:
-        return self.style.theme
+        return self.look.theme
 
     @property
     def fonts(self) -> Fonts:
-        return self.style.fonts
+        return self.look.fonts
 
     def measure(self) -> Measure:
         """The font-metrics callback layouts for this scene must be computed with."""
-        return self.style.fonts.measure
+        return self.look.fonts.measure
 
     # ------------------------------------------------------------------ content
 
@@ -611,20 +611,20 @@ class GraphScene(QGraphicsScene):
         roots = set(pass_.roots)
         for geo in layout.edges:
             if geo.index < 0:
-                item = EdgeItem(self, geo, seed_label_lines(self.replay, geo.dst))
-                self.seeds[geo.dst] = item
+                edge = EdgeItem(self, geo, seed_label_lines(self.replay, geo.dst))
+                self.seeds[geo.dst] = edge
             else:
-                item = EdgeItem(self, geo, edge_label_lines(pass_, self.replay, geo.index))
-                self.edges[geo.index] = item
-            self.addItem(item)
+                edge = EdgeItem(self, geo, edge_label_lines(pass_, self.replay, geo.index))
+                self.edges[geo.index] = edge
+            self.addItem(edge)
             if geo.kind == "detached" and geo.cut:
-                marker = CutMarkerItem(self, geo, item.path, cut_tooltip(pass_.edges[geo.index], by_id))
+                marker = CutMarkerItem(self, geo, edge.path, cut_tooltip(pass_.edges[geo.index], by_id))
                 self.cuts.append(marker)
                 self.addItem(marker)
         for box in layout.nodes:
-            item = NodeItem(self, by_id[box.id], box, box.id in roots)
-            self.nodes[box.id] = item
-            self.addItem(item)
+            node = NodeItem(self, by_id[box.id], box, box.id in roots)
+            self.nodes[box.id] = node
+            self.addItem(node)
         self._fit_rect()
         self._restyle_all()
 
@@ -694,7 +694,7 @@ class GraphScene(QGraphicsScene):
         replay, k = self.replay, self.step
         if replay is None:
             return
-        for nid, item in self.nodes.items():
+        for item in self.nodes.values():
             item.restyle(replay, k)
         for nid, seed in self.seeds.items():
             seed.restyle(EDGE_CARRIED if replay.node_state(nid, k) != PENDING else EDGE_PENDING)
@@ -703,8 +703,8 @@ class GraphScene(QGraphicsScene):
 
     def set_theme(self, theme: Theme) -> None:
         """Restyle everything with another theme (same fonts keep the layout valid)."""
-        self.style = Style(theme)
-        self.setBackgroundBrush(self.style.background)
+        self.look = Style(theme)
+        self.setBackgroundBrush(self.look.background)
         self.update()
 
     def set_overview(self, on: bool) -> None:
