@@ -102,6 +102,8 @@ def run_trace(req: RenderRequest) -> Trace:
     from gradviz.core.runner import Runner, RunRequest
 
     source = Path(req.file).read_text(encoding="utf-8")
+    # A one-shot worker skips the optimizer warm-up (torch._dynamo, ~1-2 s) unless the program needs it.
+    os.environ.setdefault("GRADVIZ_WARM_OPTIMIZER", "0")
     runner = Runner(timeout=req.timeout, warm=False)
     try:
         handle = runner.start(RunRequest(source, str(Path(req.file).resolve()), timeout=req.timeout))

@@ -353,8 +353,10 @@ def _warm_up() -> None:
     x = torch.ones(2, requires_grad=True)
     (x * x).sum().backward()
     # The first optimizer imports torch._dynamo (about 2 s here): pay it while idle, not in the user's run.
-    torch.optim.SGD([x], lr=0.1).step()
-    torch.nn.Linear(2, 1)(x).sum().backward()
+    # One-shot runs (`gradviz render`) set GRADVIZ_WARM_OPTIMIZER=0: nobody waits idle for them.
+    if os.environ.get("GRADVIZ_WARM_OPTIMIZER", "1") != "0":
+        torch.optim.SGD([x], lr=0.1).step()
+        torch.nn.Linear(2, 1)(x).sum().backward()
 
 
 def _program_folder(filename: str) -> str:
