@@ -106,7 +106,9 @@ def run_trace(req: RenderRequest) -> Trace:
     os.environ.setdefault("GRADVIZ_WARM_OPTIMIZER", "0")
     runner = Runner(timeout=req.timeout, warm=False)
     try:
-        handle = runner.start(RunRequest(source, str(Path(req.file).resolve()), timeout=req.timeout))
+        # A picture shows at most 8 values of a tensor and no saved tensors: capture no more than that.
+        handle = runner.start(RunRequest(source, str(Path(req.file).resolve()), timeout=req.timeout,
+                                         values_limit=8, saved=False))
         _warm_qt()  # while the worker imports torch and runs the program
         trace = handle.wait()
     finally:

@@ -51,6 +51,7 @@ class CaptureOptions:
     values_limit: int = 1024
     stdout_limit: int = 64 * 1024
     ghost_limit: int = 200  # nodes shown per cut-off branch
+    saved: bool = True  # record saved tensors (the inspector shows them; a picture does not)
     hold_bytes: int = 256 * 2**20  # tensors kept for summarising later; beyond this, passes are summarised now
 
 
@@ -190,6 +191,7 @@ class _Capture:
         self.namespace: dict[str, Any] = self.module.__dict__
         self._uid = 0
         self._leaf_ids: dict[int, tuple[weakref.ref[torch.Tensor], str]] = {}
+        self._leaf_lines: dict[int, tuple[weakref.ref[torch.Tensor], int | None]] = {}
         self._cut: dict[int, tuple[weakref.ref[torch.Tensor], Any, str]] = {}  # detached tensor -> (origin, how)
         self._module_stack: list[torch.nn.Module] = []
         self._module_names: dict[int, str] = {}
@@ -318,7 +320,9 @@ class _Capture:
                 if self._cut:
                     inputs = inputs if inputs is not None else _tensor_args(args, kwargs)
                     self._note_consumer(fn, inputs)
-            elif not o.requires_grad:
+            elif o.requires_grad:
+                self._note_leaf(o)
+            else:
                 how = _cut_kind(func)
                 if how == "" or (how is None and not self._cut):
                     continue  # nothing was cut and no cut tensor can flow into this output
@@ -352,6 +356,17 @@ class _Capture:
             m[_META_KEY] = {"id": self._new_uid(), "line": line, "module": module, "final": False}
             stack.extend(n for n, _ in nf.next_functions if n is not None)
 
+    def _note_leaf(self, t: torch.Tensor) -> None:
+        """Remember the user line where a leaf first required grad (`torch.randn(..., requires_grad=True)`,
+        `x.requires_grad_()`)."""
+        entry = self._leaf_lines.get(id(t))
+        if entry is not None and entry[0]() is t:
+            return
+        frame = self._user_frame(3)
+        key = id(t)
+        self._leaf_lines[key] = (weakref.ref(t, lambda _r, k=key: self._leaf_lines.pop(k, None)),
+                                 frame.f_lineno if frame is not None else None)
+
     def _new_uid(self) -> str:
         with self._lock:
             self._uid += 1
@@ -380,19 +395,21 @@ class _Capture:
         remember the origin and how it was cut."""
         if how == "":
             return
-        origin = None
+        origin = line = None
         for t in inputs:
             if how is not None and (t.grad_fn is not None or t.requires_grad):
                 origin = t.grad_fn if t.grad_fn is not None else weakref.ref(t)
+                frame = self._user_frame(3)
+                line = frame.f_lineno if frame is not None else None
                 break
             entry = self._cut.get(id(t))
             if entry is not None and entry[0]() is t:
-                origin, how = entry[1], entry[2]
+                origin, how, line = entry[1], entry[2], entry[3]
                 break
         if origin is None:
             return
         key = id(out)
-        self._cut[key] = (weakref.ref(out, lambda _r, k=key: self._cut.pop(k, None)), origin, how or "cut")
+        self._cut[key] = (weakref.ref(out, lambda _r, k=key: self._cut.pop(k, None)), origin, how or "cut", line)
 
     def _note_consumer(self, fn: Any, inputs: list[torch.Tensor]) -> None:
         cuts = []
@@ -403,7 +420,7 @@ class _Capture:
             nexts = fn.next_functions
             slot = pos if pos < len(nexts) and nexts[pos][0] is None else next(
                 (i for i, (nf, _) in enumerate(nexts) if nf is None), pos)
-            cuts.append((slot, entry[1], entry[2]))
+            cuts.append((slot, entry[1], entry[2], entry[3]))
         if cuts:
             fn.metadata[_META_KEY].setdefault("cuts", []).extend(cuts)
 
@@ -515,8 +532,8 @@ class _Capture:
             fns.append((uid, fn))
             nodes[uid] = self._fn_rec(uid, fn, "function")
             info = fn.metadata.get(_META_KEY) or {}
-            for slot, origin, how in info.get("cuts", ()):
-                cuts.append((uid, slot, origin, how))
+            for slot, origin, how, line in info.get("cuts", ()):
+                cuts.append((uid, slot, origin, how, line))
             for slot, (nf, _) in enumerate(getattr(fn, "next_functions", ())):
                 if nf is None:
                     continue
@@ -524,12 +541,12 @@ class _Capture:
                 edges.append(Edge(uid, nid, slot))
                 if nid not in nodes:
                     stack.append(nf)
-        for uid, slot, origin, how in cuts:
-            self._add_ghost(nodes, edges, uid, slot, origin, how)
+        for uid, slot, origin, how, line in cuts:
+            self._add_ghost(nodes, edges, uid, slot, origin, how, line)
         return nodes, edges, tuple(dict.fromkeys(root_ids)), fns
 
     def _add_ghost(self, nodes: dict[str, _NodeRec], edges: list[Edge], consumer: str, slot: int,
-                   origin: Any, how: str) -> None:
+                   origin: Any, how: str, line: int | None) -> None:
         """Add the branch cut off at `consumer`'s input `slot`: an edge of kind detached, and the cut-off
         nodes (kind detached) up to `ghost_limit`, joined to live nodes where they meet them."""
         if isinstance(origin, weakref.ref):
@@ -539,10 +556,10 @@ class _Capture:
             oid = self._leaf_uid(t)
             if oid not in nodes:
                 nodes[oid] = self._leaf_rec(oid, t, "detached")
-            edges.append(Edge(consumer, oid, slot, "detached", how))
+            edges.append(Edge(consumer, oid, slot, "detached", how, line))
             return
         oid = self._node_uid(origin)
-        edges.append(Edge(consumer, oid, slot, "detached", how))
+        edges.append(Edge(consumer, oid, slot, "detached", how, line))
         budget = self.options.ghost_limit
         stack = [origin] if oid not in nodes else []
         while stack and budget > 0:
@@ -579,13 +596,15 @@ class _Capture:
         if type(fn).__name__ == "AccumulateGrad":
             return self._leaf_rec(uid, fn.variable, kind if kind == "detached" else "leaf")
         info = fn.metadata.get(_META_KEY) or {}
-        saved, attrs = self._saved(fn)
+        saved, attrs = self._saved(fn) if self.options.saved else ({}, {})
         line = info.get("line")
         hint = self.assign_targets.get(line) if info.get("final") else None
         return _NodeRec(uid, type(fn).__name__, kind, line, info.get("module"), saved, attrs, hint=hint)
 
     def _leaf_rec(self, uid: str, t: torch.Tensor, kind: str) -> _NodeRec:
-        return _NodeRec(uid, "AccumulateGrad", kind, None, None, {}, {}, t.detach().clone())
+        entry = self._leaf_lines.get(id(t))
+        line = entry[1] if entry is not None and entry[0]() is t else None
+        return _NodeRec(uid, "AccumulateGrad", kind, line, None, {}, {}, t.detach().clone())
 
     def _saved(self, fn: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         names = self._type_saved_attrs.get(type(fn))

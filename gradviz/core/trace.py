@@ -100,13 +100,15 @@ class Edge:
     slot: int
     kind: str = "grad"
     cut: str | None = None  # how a detached edge was cut: "detach()", ".data", "no_grad", "inference_mode"
+    cut_line: int | None = None  # the user's line where it was cut (`u = y.detach()`)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"from": self.src, "to": self.dst, "slot": self.slot, "kind": self.kind, "cut": self.cut}
+        return {"from": self.src, "to": self.dst, "slot": self.slot, "kind": self.kind, "cut": self.cut,
+                "cut_line": self.cut_line}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Edge:
-        return cls(d["from"], d["to"], d["slot"], d.get("kind", "grad"), d.get("cut"))
+        return cls(d["from"], d["to"], d["slot"], d.get("kind", "grad"), d.get("cut"), d.get("cut_line"))
 
 
 @dataclass(frozen=True)
