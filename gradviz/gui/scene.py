@@ -442,7 +442,8 @@ def cut_tooltip(edge: Edge, nodes: dict[str, Node]) -> str:
     src, dst = nodes.get(edge.src), nodes.get(edge.dst)
     cut = edge.cut or "a cut"
     cut_off = ", ".join(dst.names) if dst is not None and dst.names else "this branch"
-    lines = [f"{cut_off} was cut off with {cut} — gradient stops here"]
+    where = f" at L{edge.cut_line}" if edge.cut_line is not None else ""
+    lines = [f"{cut_off} was cut off with {cut}{where} — gradient stops here"]
     if src is not None:
         user = f"{src.code} (L{src.line})" if src.code and src.line is not None else src.code or src.type
         behind = f"{dst.code} (L{dst.line})" if dst is not None and dst.code and dst.line is not None else cut_off
