@@ -145,6 +145,18 @@ net(x).sum().backward()
     assert list(fg.runs) == ["run:net[0-1]"]
 
 
+def test_alternating_layers_of_a_sequential_do_not_fold() -> None:
+    source = """
+import torch
+net = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.ReLU(), torch.nn.Linear(4, 4), torch.nn.ReLU(),
+                          torch.nn.Linear(4, 2))
+net(torch.randn(3, 6)).sum().backward()
+"""
+    fg = FoldedGraph(capture(source))
+    assert fg.modules["net"].children == tuple(f"net.{i}" for i in (4, 3, 2, 1, 0))  # gradient-flow order
+    assert fg.runs == {}  # Linear, ReLU, Linear...: no two neighbours alike
+
+
 # ------------------------------------------------------------------------------------------- views
 
 

@@ -259,10 +259,11 @@ class FoldedGraph:
             by_cheap: dict[Any, list[str]] = {}
             for _, c in numbered:
                 by_cheap.setdefault(cheap[c], []).append(c)
-            full: dict[str, int] = {}
-            for group in by_cheap.values():
+            full: dict[str, tuple[int, int]] = {}  # (cheap class, refined class): equal only if both are
+            for g, group in enumerate(by_cheap.values()):
                 if len(group) >= self.min_run:
-                    full.update(self._wl_signatures(group, members, out_edges, in_edges))
+                    for c, sig in self._wl_signatures(group, members, out_edges, in_edges).items():
+                        full[c] = (g, sig)
             start = 0
             while start < len(numbered):
                 end = start + 1

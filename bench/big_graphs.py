@@ -1,0 +1,327 @@
+"""Big graphs: from a program to the first readable picture, with capture cost, memory, trace size, folding
+and layout times, next to plain PyTorch and to torchviz + Graphviz `dot`, measured side by side.
+
+For each workload: a plain run and a captured run (`gradviz.core.capture.run_program`) in child processes,
+their forward and backward times and peak RSS (`RUSAGE_CHILDREN` of a wrapper process); the runner's time from
+request to trace; the trace's JSON size; folding and laying out the first (collapsed) view; opening one
+encoder layer fully; the full layered layout (and the full dot layout where it finishes); torchviz `make_dot`
++ `dot -Tsvg` in a child process, capped. The parent process never imports torch.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/big_graphs.py [--only NAME] [--cap 120] [--rounds 3]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/big_graphs.py --profile "transformer 200x d128"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from gradviz.core.fold import FOLD_KEY, FoldedGraph
+from gradviz.core.layered import solve_auto, solve_layered
+from gradviz.core.layout import prepare, solve_isolated
+from gradviz.core.trace import Trace
+
+HERE = Path(__file__).resolve()
+ROOT = HERE.parents[1]
+
+PROGRAM = '''import json, time, torch
+torch.manual_seed(0)
+{setup}
+{warmup}
+t0 = time.perf_counter()
+out = {forward}
+t1 = time.perf_counter()
+out.backward()
+t2 = time.perf_counter()
+print(json.dumps({{"forward": t1 - t0, "backward": t2 - t1}}))
+'''
+
+WORKLOADS: dict[str, dict[str, Any]] = {
+    "seed": dict(
+        setup="x = torch.arange(4.0, requires_grad=True)",
+        forward="2 * torch.dot(x, x)", warm=True),
+    "mlp 784-256-256-10": dict(
+        setup="net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),"
+              " torch.nn.ReLU(), torch.nn.Linear(256, 10))\nx = torch.randn(64, 784)",
+        forward="torch.nn.functional.cross_entropy(net(x), torch.arange(64) % 10)", warm=True),
+    "transformer 6x d256": dict(
+        setup="layer = torch.nn.TransformerEncoderLayer(d_model=256, nhead=8, dim_feedforward=1024)\n"
+              "net = torch.nn.TransformerEncoder(layer, num_layers=6, enable_nested_tensor=False)\n"
+              "x = torch.randn(32, 8, 256)",
+        forward="net(x).pow(2).mean()", warm=True),
+    "chain 2000 ops": dict(
+        setup="x = torch.ones(3, requires_grad=True)\n"
+              "def chain(x):\n    y = x\n    for _ in range(2000):\n        y = y * 1.0001\n    return y.sum()",
+        forward="chain(x)", warm=True),
+    "transformer 200x d128": dict(
+        setup="layer = torch.nn.TransformerEncoderLayer(d_model=128, nhead=8, dim_feedforward=512)\n"
+              "net = torch.nn.TransformerEncoder(layer, num_layers=200, enable_nested_tensor=False)\n"
+              "x = torch.randn(32, 4, 128)",
+        forward="net(x).pow(2).mean()", warm=False),
+}
+
+WRAP = """import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(r.stdout)
+sys.stderr.write(r.stderr[-4000:])
+print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(r.returncode)
+"""
+
+
+def program(name: str) -> str:
+    w = WORKLOADS[name]
+    warmup = f"for _ in range(2):\n    ({w['forward']}).backward()" if w["warm"] else ""
+    return PROGRAM.format(setup=w["setup"], warmup=warmup, forward=w["forward"])
+
+
+# ------------------------------------------------------------------------------------------ children
+
+
+def child(mode: str, name: str, out: str) -> None:
+    """Runs in a child process: one workload, plain / captured / under torchviz; prints JSON."""
+    source = program(name)
+    if mode == "plain":
+        import contextlib
+        import io
+
+        buf = io.StringIO()
+        t = time.perf_counter()
+        with contextlib.redirect_stdout(buf):
+            exec(compile(source, "<bench>", "exec"), {"__name__": "__main__"})
+        wall = time.perf_counter() - t
+        print(json.dumps({**json.loads(buf.getvalue().strip().splitlines()[-1]), "wall": wall}))
+    elif mode == "capture":
+        from gradviz.core.capture import run_program
+
+        t = time.perf_counter()
+        trace = run_program(source, out + ".py")
+        wall = time.perf_counter() - t
+        if trace.status != "ok":
+            raise SystemExit(f"capture failed: {trace.error}")
+        t = time.perf_counter()
+        text = trace.to_json()
+        to_json = time.perf_counter() - t
+        Path(out).write_text(text, encoding="utf-8")
+        timed = json.loads(trace.stdout.strip().splitlines()[-1])
+        print(json.dumps({**timed, "wall": wall, "to_json": to_json, "json_bytes": len(text.encode())}))
+    elif mode == "torchviz":
+        import torch
+        from torchviz import make_dot
+
+        ns: dict[str, Any] = {"torch": torch}
+        torch.manual_seed(0)
+        w = WORKLOADS[name]
+        exec(w["setup"], ns)
+        result = eval(w["forward"], ns)
+        net = ns.get("net")
+        t = time.perf_counter()
+        graph = make_dot(result, params=dict(net.named_parameters()) if net is not None else None)
+        source_text = graph.source
+        made = time.perf_counter() - t
+        t = time.perf_counter()
+        subprocess.run(["dot", "-Tsvg", "-o", out], input=source_text, text=True, check=True)
+        print(json.dumps({"make_dot": made, "dot": time.perf_counter() - t}))
+    elif mode == "profile":
+        import cProfile
+        import pstats
+
+        from gradviz.core.capture import run_program
+
+        prof = cProfile.Profile()
+        prof.enable()
+        run_program(source, out + ".py")
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+
+
+def measured(mode: str, name: str, out: str, timeout: float) -> tuple[dict[str, Any] | None, int | None, str]:
+    """Run a child through the RSS wrapper: its JSON result, its peak RSS (KiB), and an error note."""
+    cmd = [sys.executable, "-c", WRAP, sys.executable, str(HERE), "--child", mode, name, out]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return None, None, f"> {timeout:.0f} s"
+    rss = None
+    result = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("PEAK_RSS_KB "):
+            rss = int(line.split()[1])
+        elif line.startswith("{"):
+            result = json.loads(line)
+    if proc.returncode != 0:
+        return None, rss, f"failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
+    return result, rss, ""
+
+
+# ------------------------------------------------------------------------------------------ parent
+
+
+def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    t = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, time.perf_counter() - t
+
+
+def via_runner(name: str, folder: str, cap: float) -> float | None:
+    """Seconds from run request to Trace through a warm runner worker (None if it did not finish)."""
+    from gradviz.core.runner import Runner, RunRequest
+
+    path = Path(folder) / "runner_prog.py"
+    source = program(name)
+    path.write_text(source, encoding="utf-8")
+    with Runner(timeout=cap, warm=True) as runner:
+        if not runner.ready(120):
+            return None
+        t = time.perf_counter()
+        trace = runner.run(RunRequest(source, str(path), timeout=cap))
+        elapsed = time.perf_counter() - t
+    return elapsed if trace.status == "ok" else None
+
+
+def views(trace_json: str, cap: float) -> dict[str, Any]:
+    """Folding and layout numbers for the last pass of a trace."""
+    r: dict[str, Any] = {}
+    trace, r["load"] = timed(Trace.from_json, trace_json)
+    p = trace.passes[-1]
+    r["nodes"], r["edges"] = len(p.nodes), len(p.edges)
+    fg, r["fold"] = timed(FoldedGraph, p)
+    r["runs"] = ", ".join(f"{rid} x{len(run.members)}" for rid, run in fg.runs.items()) or "-"
+    state = fg.collapse_all()
+    view, r["view"] = timed(fg.view, state)
+    spec, r["first_prepare"] = timed(prepare, view.pass_)
+    first, r["first_layout"] = timed(solve_auto, spec)
+    r["first_items"] = len(view.pass_.nodes)
+    piece = next((n.id for n in view.pass_.nodes if n.attrs.get(FOLD_KEY) == "run"), None)
+    if piece is not None:
+        t = time.perf_counter()
+        state2 = fg.expand(state, piece, deep=True)
+        view2 = fg.view(state2)
+        spec2 = prepare(view2.pass_)
+        solve_auto(spec2, previous=first, anchors=view2.anchors(view))
+        r["expand_layer"] = time.perf_counter() - t
+        r["expand_items"] = len(view2.pass_.nodes)
+    spec_full, r["full_prepare"] = timed(prepare, p)
+    _, r["full_layered"] = timed(solve_layered, spec_full)
+    if len(p.nodes) <= 3000:
+        try:
+            _, r["full_dot"] = timed(solve_isolated, spec_full, timeout=cap)
+        except subprocess.TimeoutExpired:
+            r["full_dot"] = None
+    return r
+
+
+def ms(v: float | None) -> str:
+    if v is None:
+        return "-"
+    if v < 0.01:
+        return f"{v * 1000:.2f} ms"
+    return f"{v * 1000:.0f} ms" if v < 10 else f"{v:.1f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", help="run only this workload (repeatable)")
+    parser.add_argument("--cap", type=float, default=120.0, help="seconds before a child is given up")
+    parser.add_argument("--rounds", type=int, default=3, help="plain/captured pairs for small workloads")
+    parser.add_argument("--no-torchviz", action="store_true")
+    parser.add_argument("--no-runner", action="store_true")
+    parser.add_argument("--profile", help="cProfile the capture of one workload and stop")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    if args.profile:
+        with tempfile.TemporaryDirectory() as folder:
+            subprocess.run([sys.executable, str(HERE), "--child", "profile", args.profile,
+                            str(Path(folder) / "p")], env=dict(os.environ, OMP_NUM_THREADS="1"), check=True)
+        return
+    names = args.only or list(WORKLOADS)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in names:
+            print(f"== {name}", flush=True)
+            out = str(Path(folder) / "trace.json")
+            rounds = args.rounds if WORKLOADS[name]["warm"] else 1
+            plain: dict[str, list[float]] = {}
+            cap: dict[str, list[float]] = {}
+            rss_plain = rss_cap = 0
+            extra: dict[str, Any] = {}
+            note = ""
+            for _ in range(rounds):  # alternate plain and captured runs: the machine is shared
+                res, rss, err = measured("plain", name, out, args.cap * 3)
+                if res:
+                    for k, v in res.items():
+                        plain.setdefault(k, []).append(v)
+                    rss_plain = max(rss_plain, rss or 0)
+                res, rss, err2 = measured("capture", name, out, args.cap * 3)
+                if res:
+                    for k in ("forward", "backward", "wall"):
+                        cap.setdefault(k, []).append(res[k])
+                    extra = res
+                    rss_cap = max(rss_cap, rss or 0)
+                note = err or err2 or note
+            if not cap:
+                print(f"   capture did not finish: {note}")
+                continue
+            row: dict[str, Any] = {"name": name, "rss_plain": rss_plain, "rss_cap": rss_cap,
+                                   "json_mb": extra["json_bytes"] / 1e6, "to_json": extra["to_json"]}
+            for k in ("forward", "backward", "wall"):
+                row[f"plain_{k}"] = statistics.median(plain[k]) if k in plain else None
+                row[f"cap_{k}"] = statistics.median(cap[k])
+            row.update(views(Path(out).read_text(encoding="utf-8"), args.cap))
+            row["runner"] = None if args.no_runner else via_runner(name, folder, args.cap * 3)
+            if not args.no_torchviz:
+                res, _, err = measured("torchviz", name, str(Path(folder) / "tv.svg"), args.cap)
+                row["torchviz"] = None if res is None else res["make_dot"] + res["dot"]
+                row["torchviz_note"] = err
+            to_trace = row["runner"] if row["runner"] is not None else row["cap_wall"] + row["load"]
+            row["first_picture"] = (to_trace + row["fold"] + row["view"] + row["first_prepare"]
+                                    + row["first_layout"])
+            rows.append(row)
+            print(json.dumps(row, default=str), flush=True)
+    report(rows)
+
+
+def report(rows: list[dict[str, Any]]) -> None:
+    print()
+    print("| workload | nodes / edges | plain fwd / bwd | captured fwd / bwd | ratio fwd / bwd | peak RSS plain / "
+          "captured | run_program | runner | trace JSON |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        pf, pb = r["plain_forward"], r["plain_backward"]
+        ratio = f"{r['cap_forward'] / pf:.2f} / {r['cap_backward'] / pb:.2f}" if pf and pb else "-"
+        print(f"| {r['name']} | {r['nodes']:,} / {r['edges']:,} | {ms(pf)} / {ms(pb)} | {ms(r['cap_forward'])} / "
+              f"{ms(r['cap_backward'])} | {ratio} | {r['rss_plain'] / 1024:.0f} / {r['rss_cap'] / 1024:.0f} MB | "
+              f"{ms(r['cap_wall'])} | {ms(r['runner'])} | {r['json_mb']:.1f} MB |")
+    print()
+    print("| workload | fold | first view: items, layout | open one layer | full layered | full dot | torchviz + dot"
+          " | program to first picture |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        tv = ms(r.get("torchviz")) if r.get("torchviz") is not None else (r.get("torchviz_note") or "-")
+        dot = ms(r["full_dot"]) if r.get("full_dot") is not None else ("> cap" if "full_dot" in r else "not run")
+        layer = f"{ms(r['expand_layer'])} ({r['expand_items']} items)" if "expand_layer" in r else "-"
+        print(f"| {r['name']} | {ms(r['fold'] + r['view'])} | {r['first_items']}, "
+              f"{ms(r['first_prepare'] + r['first_layout'])} | {layer} | {ms(r['full_prepare'] + r['full_layered'])}"
+              f" | {dot} | {tv} | {ms(r['first_picture'])} |")
+    print()
+    for r in rows:
+        print(f"{r['name']}: runs {r['runs']}")
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    main()
+    print(f"(bench took {time.perf_counter() - t0:.0f} s)")
