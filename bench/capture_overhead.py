@@ -1,8 +1,8 @@
 """Capture overhead: forward and backward time with gradviz capture vs plain torch, side by side.
 
-Each workload is a small program that times its own forward and backward and prints them as JSON; it runs
-alternately under plain `exec` and under `gradviz.core.capture.run_program`, several rounds, in one process
-(torch single-threaded). Reported: median times and their ratios (capture / plain).
+Each workload is a small program that builds its model, then times one forward and one backward and prints
+them as JSON; it runs alternately under plain `exec` and under `gradviz.core.capture.run_program`, several
+rounds, in one process (torch single-threaded, warmed up once plainly first). Reported: median times and their ratios (capture / plain).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/capture_overhead.py [--rounds 5]
 """
@@ -24,9 +24,6 @@ TIMED = '''
 import json, time, torch
 torch.manual_seed(0)
 {setup}
-for _ in range(2):  # warm-up
-    out = {forward}
-    out.backward()
 t0 = time.perf_counter()
 out = {forward}
 t1 = time.perf_counter()
@@ -89,6 +86,7 @@ def main() -> None:
     for name, source in programs.items():
         plain: dict[str, list[float]] = {}
         cap: dict[str, list[float]] = {}
+        _plain(source)  # warm-up: first-call costs of kernels and allocators are paid outside the rounds
         for _ in range(args.rounds):
             for k, v in _plain(source).items():
                 plain.setdefault(k, []).append(v)

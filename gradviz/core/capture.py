@@ -21,7 +21,7 @@ import time
 import types
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -39,6 +39,9 @@ _OVERRIDES_FILE = torch.overrides.__file__
 _ORIGINAL_BACKWARD = torch.autograd.backward
 _ORIGINAL_GRAD = torch.autograd.grad
 _DATA_GETTER = torch.Tensor.data.__get__
+_INPLACE_DUNDERS = frozenset({"__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__",
+                              "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__",
+                              "__imatmul__", "__setitem__"})
 _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]
 
 
@@ -52,7 +55,7 @@ class CaptureOptions:
     stdout_limit: int = 64 * 1024
     ghost_limit: int = 200  # nodes shown per cut-off branch
     saved: bool = True  # record saved tensors (the inspector shows them; a picture does not)
-    hold_bytes: int = 256 * 2**20  # tensors kept for summarising later; beyond this, passes are summarised now
+    hold_bytes: int = 512 * 2**20  # tensors kept for summarising later; beyond this, passes are summarised now
 
 
 def run_program(source: str, filename: str = "<program>", *, root: str | None = None,
@@ -162,6 +165,7 @@ class _PassRec:
     leaf_steps: list[_StepRec] | None = None
     cache: dict[int, tuple[Any, TensorSummary]] | None = None  # id -> (tensor kept alive, its summary)
     held_bytes: int = 0
+    watch_keys: list[int] = field(default_factory=list)
 
     def summ(self, t: Any, values_limit: int) -> TensorSummary | None:
         """Summarise once per tensor object within this pass (grads flow as the same tensor in and out)."""
@@ -203,6 +207,7 @@ class _Capture:
         # are summarised lazily: statistics of every tensor cost more than the backward itself.
         self._records: list[_PassRec | Pass] = []
         self._held_bytes = 0
+        self._watched: dict[int, list[tuple[_PassRec, torch.Tensor]]] = {}  # storage -> tensors passes hold
 
     # ---------------------------------------------------------------- the run
 
@@ -267,6 +272,8 @@ class _Capture:
             self.capture = capture
 
         def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 - torch's protocol
+            if self.capture._watched and _mutates(func, kwargs):
+                self.capture._before_mutation(args, kwargs)
             out = func(*args, **(kwargs or {}))
             if out is not None:
                 self.capture._on_op(func, args, kwargs, out)
@@ -513,7 +520,6 @@ class _Capture:
         nodes: dict[str, _NodeRec] = {}
         edges: list[Edge] = []
         fns: list[tuple[str, Any]] = []
-        self._snapshot_copies: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         root_ids: list[str] = []
         stack: list[Any] = []
         for t in roots:
@@ -580,18 +586,6 @@ class _Capture:
                 if nid not in nodes:
                     stack.append(nf)
 
-    def _keepable(self, t: torch.Tensor) -> torch.Tensor:
-        """A saved tensor to summarise later: leaves and views of leaves (parameters, inputs) are copied, once
-        per snapshot, because user code changes them in place (optimizer steps); intermediate results are
-        kept by reference."""
-        base = t._base
-        if not (t.is_leaf or (base is not None and base.is_leaf)):
-            return t  # the object itself: `_store` tells by its reference count whether the program holds it
-        copy = self._snapshot_copies.get(id(t))
-        if copy is None or copy[0] is not t:
-            copy = self._snapshot_copies[id(t)] = (t, t.detach().clone())
-        return copy[1]
-
     def _fn_rec(self, uid: str, fn: Any, kind: str) -> _NodeRec:
         if type(fn).__name__ == "AccumulateGrad":
             return self._leaf_rec(uid, fn.variable, kind if kind == "detached" else "leaf")
@@ -604,7 +598,7 @@ class _Capture:
     def _leaf_rec(self, uid: str, t: torch.Tensor, kind: str) -> _NodeRec:
         entry = self._leaf_lines.get(id(t))
         line = entry[1] if entry is not None and entry[0]() is t else None
-        return _NodeRec(uid, "AccumulateGrad", kind, line, None, {}, {}, t.detach().clone())
+        return _NodeRec(uid, "AccumulateGrad", kind, line, None, {}, {}, t)
 
     def _saved(self, fn: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         names = self._type_saved_attrs.get(type(fn))
@@ -621,19 +615,24 @@ class _Capture:
             except Exception:  # noqa: BLE001 - freed by an earlier backward, or not readable
                 continue
             if isinstance(value, torch.Tensor):
-                saved[name] = self._keepable(value)
+                saved[name] = value
             elif isinstance(value, tuple | list) and value and all(isinstance(v, torch.Tensor) for v in value):
                 for i, v in enumerate(value):
-                    saved[f"{name}[{i}]"] = self._keepable(v)
+                    saved[f"{name}[{i}]"] = v
             elif value is not None and name != "saved_tensors":  # None: not saved, not needed for this call
                 attrs[name] = _plain(value)
         return saved, attrs
 
     def _hook(self, fns: list[tuple[str, Any]], rec: _PassRec) -> list[Any]:
         """Register the engine's own pre/post hooks on every node of the pass to record each step. Hooks only
-        keep references; values are summarised when the pass ends (a leaf's old `.grad` is cloned, since
-        accumulation may happen in place)."""
+        keep references (a leaf's old `.grad` is cloned, since accumulation may happen in place); values are
+        summarised later — or at once, step by step, once the gradients held pass `hold_bytes`, so a huge
+        model's gradients and saved tensors are freed as the engine goes, as they would be without gradviz."""
         steps, leaf_steps = rec.steps, rec.leaf_steps
+        nodes = rec.nodes or {}
+        budget, limit = self.options.hold_bytes, self.options.values_limit
+        held = [0]
+        held_storages: set[int] = set()
         before, after = rec.leaf_before, rec.leaf_after
         assert steps is not None and leaf_steps is not None and before is not None and after is not None
         handles = []
@@ -661,8 +660,18 @@ class _Capture:
 
                 def post(grad_inputs: Any, grad_outputs: Any, uid: str = uid) -> None:
                     step = current.get(uid)
-                    if step is not None:
-                        step.grad_inputs = tuple(grad_inputs)
+                    if step is None:
+                        return
+                    step.grad_inputs = tuple(grad_inputs)
+                    if held[0] <= budget:
+                        held[0] += sum(_storage_bytes(g, held_storages) for g in grad_inputs if g is not None)
+                        return
+                    step.grad_outputs = tuple(rec.summ(g, limit) for g in step.grad_outputs)
+                    step.grad_inputs = tuple(rec.summ(g, limit) for g in step.grad_inputs)
+                    node = nodes.get(uid)
+                    if node is not None:
+                        node.saved = {k: rec.summ(v, limit) for k, v in node.saved.items()}
+                    rec.cache = None  # summaries stay in the records; the tensors may go
 
                 handles.append(fn.register_prehook(pre))
                 handles.append(fn.register_hook(post))
@@ -682,14 +691,15 @@ class _Capture:
             return c
 
         rec.leaf_after = {uid: keep(t) for uid, t in (rec.leaf_after or {}).items()}
-        copies = {id(c) for _, c in self._snapshot_copies.values()}
+        # Everything else is kept by reference and summarised lazily; should the program change one of
+        # these tensors in place later (an optimizer step, `y += 1`), `_before_mutation` summarises it first.
         for n in (rec.nodes or {}).values():
-            for k, v in n.saved.items():
-                # Intermediate results kept by reference: copy the small ones, and those the program still
-                # holds (it may change them in place later); the rest nothing else can reach.
-                if isinstance(v, torch.Tensor) and id(v) not in copies and (
-                        v.numel() <= 4096 or sys.getrefcount(v) > 3):
-                    n.saved[k] = keep(v)
+            self._watch(rec, n.tensor)
+            for v in n.saved.values():
+                self._watch(rec, v)
+        for step in rec.steps or ():
+            for g in step.grad_inputs:
+                self._watch(rec, g)
         for step in rec.leaf_steps or ():
             step.grad_outputs = tuple(keep(g) for g in step.grad_outputs)
         # Passes beyond keep_first are summarised when the next one begins: only the kept ones count.
@@ -713,6 +723,35 @@ class _Capture:
         assert isinstance(rec, _PassRec)
         self._records[i] = self._build(rec, full)
         self._held_bytes -= rec.held_bytes
+        self._unwatch(rec)
+
+    def _watch(self, rec: _PassRec, t: Any) -> None:
+        if not isinstance(t, torch.Tensor):
+            return
+        key = _storage_key(t)
+        if key is not None:
+            self._watched.setdefault(key, []).append((rec, t))
+            rec.watch_keys.append(key)
+
+    def _unwatch(self, rec: _PassRec) -> None:
+        for key in rec.watch_keys:
+            entries = self._watched.get(key)
+            if entries is not None:
+                entries[:] = [e for e in entries if e[0] is not rec]
+                if not entries:
+                    del self._watched[key]
+        rec.watch_keys.clear()
+
+    def _before_mutation(self, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> None:
+        """An in-place op is about to change tensors: summarise the ones a pass still holds by reference."""
+        targets = list(_as_tensors(args[0])) if args else []
+        if kwargs and "out" in kwargs:
+            targets.extend(_as_tensors(kwargs["out"]))
+        limit = self.options.values_limit
+        for t in targets:
+            key = _storage_key(t)
+            for rec, held in self._watched.pop(key, ()) if key is not None else ():
+                rec.summ(held, limit)
 
     def _demote_previous(self) -> None:
         """A new pass begins: the previous one, if beyond `keep_first`, is no longer the last: keep its summary."""
@@ -887,18 +926,44 @@ def _cut_kind(func: Any) -> str | None:
     return None
 
 
+def _mutates(func: Any, kwargs: dict[str, Any] | None) -> bool:
+    """Whether a torch function writes into its first argument (`add_`, `+=`, `x[i] = v`, `_foreach_mul_`)
+    or into `out=`."""
+    name = getattr(func, "__name__", "")
+    return (name.endswith("_") and not name.endswith("__")) or name in _INPLACE_DUNDERS or bool(
+        kwargs and "out" in kwargs)
+
+
+def _storage_key(t: torch.Tensor) -> int | None:
+    try:
+        return t.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError):
+        return None
+
+
+def _storage_bytes(t: torch.Tensor, seen: set[int]) -> int:
+    """Bytes of memory `t` keeps alive, counting each storage once (views and expands share theirs)."""
+    try:
+        storage = t.untyped_storage()
+    except (RuntimeError, NotImplementedError):  # sparse and other storage-less layouts
+        return t.numel() * t.element_size()
+    key = storage.data_ptr()
+    if key in seen:
+        return 0
+    seen.add(key)
+    return storage.nbytes()
+
+
 def _held_bytes(rec: _PassRec) -> int:
     seen: set[int] = set()
     total = 0
 
     def add(t: Any) -> None:
         nonlocal total
-        if isinstance(t, torch.Tensor) and id(t) not in seen:
-            seen.add(id(t))
-            total += t.numel() * t.element_size()
+        if isinstance(t, torch.Tensor):
+            total += _storage_bytes(t, seen)
 
     for n in (rec.nodes or {}).values():
-        add(n.tensor)
         for v in n.saved.values():
             add(v)
     for step in rec.steps or ():
