@@ -632,7 +632,6 @@ class _Capture:
         nodes = rec.nodes or {}
         budget, limit = self.options.hold_bytes, self.options.values_limit
         held = [0]
-        held_storages: set[int] = set()
         before, after = rec.leaf_before, rec.leaf_after
         assert steps is not None and leaf_steps is not None and before is not None and after is not None
         handles = []
@@ -664,7 +663,7 @@ class _Capture:
                         return
                     step.grad_inputs = tuple(grad_inputs)
                     if held[0] <= budget:
-                        held[0] += sum(_storage_bytes(g, held_storages) for g in grad_inputs if g is not None)
+                        held[0] += sum(g.nbytes for g in grad_inputs if g is not None)
                         return
                     step.grad_outputs = tuple(rec.summ(g, limit) for g in step.grad_outputs)
                     step.grad_inputs = tuple(rec.summ(g, limit) for g in step.grad_inputs)
