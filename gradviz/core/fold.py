@@ -15,7 +15,9 @@ Invariant kept by every view: each underlying node is in exactly one visible ite
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +139,10 @@ class FoldedGraph:
     plus a few refinement rounds over the modules that may fold); views are computed from it on demand."""
 
     def __init__(self, pass_: Pass, min_run: int = 2) -> None:
+        with _gc_paused():
+            self._analyse(pass_, min_run)
+
+    def _analyse(self, pass_: Pass, min_run: int) -> None:
         self.pass_ = pass_
         self.min_run = min_run
         self._index = {n.id: i for i, n in enumerate(pass_.nodes)}
@@ -262,13 +268,13 @@ class FoldedGraph:
             full: dict[str, tuple[int, int]] = {}  # (cheap class, refined class): equal only if both are
             for g, group in enumerate(by_cheap.values()):
                 if len(group) >= self.min_run:
-                    for c, sig in self._wl_signatures(group, members, out_edges, in_edges).items():
-                        full[c] = (g, sig)
+                    for c, refined in self._wl_signatures(group, members, out_edges, in_edges).items():
+                        full[c] = (g, refined)
             start = 0
             while start < len(numbered):
                 end = start + 1
-                sig = full.get(numbered[start][1])
-                while (end < len(numbered) and sig is not None and full.get(numbered[end][1]) == sig
+                key = full.get(numbered[start][1])
+                while (end < len(numbered) and key is not None and full.get(numbered[end][1]) == key
                        and numbered[end][0] == numbered[end - 1][0] + 1):
                     end += 1
                 if end - start >= self.min_run:
@@ -460,6 +466,10 @@ class FoldedGraph:
 
     def view(self, state: ViewState) -> FoldedView:
         """The visible items in `state`, and the synthetic pass that draws them."""
+        with _gc_paused():
+            return self._view(state)
+
+    def _view(self, state: ViewState) -> FoldedView:
         EXPANDED = None  # noqa: N806 (a sentinel: the module's own nodes are shown one by one)
         vis: dict[str, str | None] = {ROOT: EXPANDED}
         items: dict[str, Item] = {}
@@ -636,3 +646,16 @@ class FoldedGraph:
                  "last": last, "ops": ops, "params": params}
         return Node(item.id, f"{title}  ×{count}", kind, (f"{count} identical blocks of {each} nodes",),
                     min(lines) if lines else None, None, None, attrs=attrs)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: building a view allocates many small objects, and each collection
+    would rescan the caller's whole heap (a big pass is itself hundreds of thousands of objects)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
