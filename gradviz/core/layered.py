@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from gradviz.core.layout import SEED_PREFIX, EdgePath, Layout, LayoutInput, NodeBox, Point, solve
 
@@ -37,11 +37,13 @@ LIGHT_WEIGHT = 0.05  # relative weight of an edge into a sink when placing nodes
 
 
 def solve_auto(spec: LayoutInput, dot_limit: int = 1000, previous: Layout | None = None,
-               anchors: Mapping[str, str] | None = None) -> Layout:
+               anchors: Mapping[str, str] | None = None,
+               dot: Callable[[LayoutInput], Layout] = solve) -> Layout:
     """`dot` when the graph has at most `dot_limit` nodes and there is no previous layout to stay close to;
-    the layered layout otherwise (dot grows ~n^2.3-n^3; this layout is near linear)."""
+    the layered layout otherwise (dot grows ~n^2.3-n^3; this layout is near linear). `dot` may be
+    `layout.solve_isolated`, for a GUI that must not hold the GIL while Graphviz runs."""
     if previous is None and len(spec.nodes) <= dot_limit:
-        return solve(spec)
+        return dot(spec)
     return solve_layered(spec, previous, anchors)
 
 
