@@ -4,9 +4,10 @@
 Steps, each a loop over lists (no recursion per node): back edges of a depth-first walk are reversed (a
 folded view may have cycles; a pass has none); ranks by longest path from the roots, with sources pulled down
 next to what they feed; long edges get one dummy per rank crossed; a few barycentric ordering sweeps keep the
-ordering with the fewest crossings; across each rank, positions minimise the weighted squared distance to the
-neighbours' positions subject to no overlap (isotonic regression, pool-adjacent-violators); edges are cubic
-Béziers with vertical tangents through their dummies, with the label beside the edge just below its upper end.
+ordering with the fewest crossings; across each rank, positions minimise the weighted squared distance to
+the weighted median of their neighbours, subject to no overlap (isotonic regression, pool-adjacent-
+violators); edges are cubic Béziers with vertical tangents through their dummies, with the label beside the
+edge just below its upper end.
 
 `solve_auto` picks `dot` for small graphs and this layout above `dot_limit` nodes. Given the previous layout
 of the same pass (and, for items that replace a folded group, the id of the item they came from), the layout
@@ -52,12 +53,12 @@ def solve_layered(spec: LayoutInput, previous: Layout | None = None,
     """Lay out `spec` in ranks along the gradient flow. With `previous` (same direction), nodes it drew keep
     their left-to-right order and are pulled to their old across-position; a node listed in `anchors`
     (new id -> id in `previous`) starts where that item was."""
-    paused = gc.isenabled()
+    enabled = gc.isenabled()
     gc.disable()  # the run allocates many small lists; collections would rescan the caller's whole heap
     try:
         return _Layered(spec, previous, anchors or {}).run()
     finally:
-        if paused:
+        if enabled:
             gc.enable()
 
 
