@@ -275,3 +275,20 @@ def test_shot_writes_a_window_picture(tmp_path):
     image = QImage(str(out))
     assert (image.width(), image.height()) == (900, 600)
     assert len({image.pixel(x, y) for x in range(0, 900, 30) for y in range(0, 600, 30)}) > 8  # not blank
+
+
+def test_qt_bindings_count_references_to_none_and_bools(qapp):
+    """PySide6 6.12.0 under Python 3.11 freed None/True/False after a few thousand calls (see pyproject.toml)."""
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QToolButton
+
+    class Emitter(QObject):
+        flag = Signal(bool)
+
+    button, emitter = QToolButton(), Emitter()
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
+    for _ in range(500):
+        button.setEnabled(True)
+        emitter.flag.emit(True)
+    assert sys.getrefcount(None) - none_before > -50
+    assert sys.getrefcount(True) - true_before > -50
