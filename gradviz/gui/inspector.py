@@ -409,13 +409,12 @@ class Inspector(QScrollArea):
             by_slot: dict[int, Edge] = {e.slot: e for e in pass_.edges if e.src == node.id}
             for i, g in enumerate(record.grad_inputs):
                 edge = by_slot.get(i)
-                if edge is None:
-                    target = "nothing (this input needs no gradient)"
-                elif edge.kind == "detached":
+                if edge is not None and edge.kind == "detached":
                     cut = f" by {edge.cut}" if edge.cut else ""
-                    target = f"{html.escape(self._name_of(pass_, edge.dst))}</b> — cut off{html.escape(cut)}, gets nothing<b>"
-                else:
-                    target = html.escape(self._name_of(pass_, edge.dst))
+                    self._label(f"input {i} → <b>{html.escape(self._name_of(pass_, edge.dst))}</b>: cut off"
+                                f"{html.escape(cut)}, gets nothing", name=f"cut:{i}", rich=True)
+                    continue
+                target = html.escape(self._name_of(pass_, edge.dst)) if edge else "nothing (needs no gradient)"
                 self._tensor(f"grad_in[{i}]", f"sent to input {i} → <b>{target}</b>", g)
         if node.kind == "leaf":
             leaf = replay.leaf_record(node.id)

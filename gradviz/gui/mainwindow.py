@@ -40,6 +40,7 @@ from gradviz.gui.stepper import Stepper
 from gradviz.gui.theme import DARK, LIGHT, Theme
 
 AUTOSAVE_DELAY_MS = 3000  # after the last edit
+BACKGROUND_LAYOUT_NODES = 40
 MAX_FIT_ZOOM = 1.6  # "fit" enlarges a small graph at most this much (the scene is vector: it stays sharp)
 UNTITLED = "untitled.py"
 WELCOME = """# Type a small PyTorch program here, or open one from the Examples menu,
@@ -649,7 +650,10 @@ class MainWindow(QMainWindow):
             self.graph_title.setText(f"{_pass_heading(pass_)} · graph not kept (summary pass)")
         else:
             self.graph_title.setText(_pass_heading(pass_))
-        self.graph_view.show_pass(pass_ if pass_ is not None and pass_.nodes else None)
+        shown = pass_ if pass_ is not None and pass_.nodes else None
+        # dot's time grows steeply with shared inputs (a weight reused in a loop: 93 nodes 1.8 s, 183 nodes 78 s),
+        # so all but small passes are laid out off the GUI thread, which stays responsive meanwhile.
+        self.graph_view.show_pass(shown, background=shown is not None and len(shown.nodes) > BACKGROUND_LAYOUT_NODES)
 
     def _on_layout_ready(self, layout: Layout | None) -> None:
         self._replay = self.scene.replay

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPalette, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
     QSlider,
-    QStyle,
     QToolButton,
     QWidget,
 )
@@ -51,6 +50,44 @@ def step_caption(pass_: Pass, k: int) -> str:
     return f"step {k} / {n} · {label}"
 
 
+def transport_icon(glyph: str, palette: QPalette, size: int = 40) -> QIcon:
+    """A media-transport icon ("first", "previous", "play", "pause", "next", "last") in the palette's colours,
+    with a dimmed variant for the disabled state."""
+    icon = QIcon()
+    for mode, group in ((QIcon.Mode.Normal, QPalette.ColorGroup.Active),
+                        (QIcon.Mode.Disabled, QPalette.ColorGroup.Disabled)):
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        colour = QColor(palette.color(group, QPalette.ColorRole.ButtonText))
+        if mode == QIcon.Mode.Disabled:
+            colour.setAlphaF(0.35)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        s = size
+        right = QPolygonF([QPointF(s * 0.28, s * 0.2), QPointF(s * 0.78, s * 0.5), QPointF(s * 0.28, s * 0.8)])
+        left = QPolygonF([QPointF(s * 0.72, s * 0.2), QPointF(s * 0.22, s * 0.5), QPointF(s * 0.72, s * 0.8)])
+        if glyph == "play":
+            painter.drawPolygon(right)
+        elif glyph == "pause":
+            painter.drawRect(QRectF(s * 0.26, s * 0.2, s * 0.16, s * 0.6))
+            painter.drawRect(QRectF(s * 0.58, s * 0.2, s * 0.16, s * 0.6))
+        elif glyph == "previous":
+            painter.drawPolygon(left)
+        elif glyph == "next":
+            painter.drawPolygon(right)
+        elif glyph == "first":
+            painter.drawRect(QRectF(s * 0.18, s * 0.2, s * 0.1, s * 0.6))
+            painter.drawPolygon(left.translated(s * 0.08, 0))
+        elif glyph == "last":
+            painter.drawPolygon(right.translated(-s * 0.08, 0))
+            painter.drawRect(QRectF(s * 0.72, s * 0.2, s * 0.1, s * 0.6))
+        painter.end()
+        icon.addPixmap(pixmap, mode)
+    return icon
+
+
 class Stepper(QWidget):
     """Pass selector plus a timeline (first / previous / play / next / last, slider, speed).
 
@@ -73,6 +110,7 @@ class Stepper(QWidget):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._on_tick)
         self._speed = 1.0
+        self._icons: dict[tuple[str, int], QIcon] = {}
 
         self.pass_selector = QComboBox(self)
         self.pass_selector.setObjectName("passSelector")
@@ -82,17 +120,11 @@ class Stepper(QWidget):
         self.pass_selector.setMinimumWidth(200)
         self.pass_selector.currentIndexChanged.connect(self._on_pass_selected)
 
-        style = self.style()
-        self.first_button = self._button("firstButton", style.standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward),
-                                         "First step (Home)", self.first)
-        self.prev_button = self._button("prevButton", style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward),
-                                        "Previous step (Left)", self.previous)
-        self.play_button = self._button("playButton", style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
-                                        "Play / pause (Space)", self.toggle_play)
-        self.next_button = self._button("nextButton", style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward),
-                                        "Next step (Right)", self.next)
-        self.last_button = self._button("lastButton", style.standardIcon(QStyle.StandardPixmap.SP_MediaSkipForward),
-                                        "Last step (End)", self.last)
+        self.first_button = self._button("firstButton", "first", "First step (Home)", self.first)
+        self.prev_button = self._button("prevButton", "previous", "Previous step (Left)", self.previous)
+        self.play_button = self._button("playButton", "play", "Play / pause (Space)", self.toggle_play)
+        self.next_button = self._button("nextButton", "next", "Next step (Right)", self.next)
+        self.last_button = self._button("lastButton", "last", "Last step (End)", self.last)
 
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setObjectName("stepSlider")
@@ -128,17 +160,37 @@ class Stepper(QWidget):
         row.addWidget(self.slider, 1)
         row.addWidget(self.speed_box)
         row.addWidget(self.caption)
+        self._paint_icons()
         self._sync_controls()
 
-    def _button(self, name: str, icon, tip: str, slot) -> QToolButton:  # noqa: ANN001
+    def _button(self, name: str, glyph: str, tip: str, slot) -> QToolButton:  # noqa: ANN001
         button = QToolButton(self)
         button.setObjectName(name)
         button.setAccessibleName(name)
-        button.setIcon(icon)
+        button.setProperty("glyph", glyph)
         button.setToolTip(tip)
         button.setAutoRaise(True)
+        button.setIconSize(QSize(20, 20))
         button.clicked.connect(slot)
         return button
+
+    def _icon(self, glyph: str) -> QIcon:
+        key = (glyph, self.palette().cacheKey())
+        icon = self._icons.get(key)
+        if icon is None:
+            icon = self._icons[key] = transport_icon(glyph, self.palette())
+        return icon
+
+    def _paint_icons(self) -> None:
+        """Transport icons drawn in the palette's text colour, so they read on light and dark themes alike."""
+        for b in (self.first_button, self.prev_button, self.next_button, self.last_button):
+            b.setIcon(self._icon(str(b.property("glyph"))))
+        self._sync_play_button()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.PaletteChange:
+            self._paint_icons()
+        super().changeEvent(event)
 
     # -- state ----------------------------------------------------------------------------------------------
 
@@ -299,8 +351,7 @@ class Stepper(QWidget):
         self.slider.blockSignals(False)
 
     def _sync_play_button(self) -> None:
-        icon = QStyle.StandardPixmap.SP_MediaPause if self.is_playing() else QStyle.StandardPixmap.SP_MediaPlay
-        self.play_button.setIcon(self.style().standardIcon(icon))
+        self.play_button.setIcon(self._icon("pause" if self.is_playing() else "play"))
 
     def _sync_controls(self) -> None:
         p = self.current_pass()
