@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QImage, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -38,6 +38,20 @@ def fmt_number(v: Any) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(fmt_number(x) for x in v) + "]"
     return format_number(v)
+
+
+def muted(palette: QPalette) -> str:
+    """Secondary text: the palette's text colour at 60 % over the window colour (readable in both themes)."""
+    fg, bg = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
+    mix = [round(a * 0.6 + b * 0.4) for a, b in ((fg.red(), bg.red()), (fg.green(), bg.green()), (fg.blue(), bg.blue()))]
+    return QColor(*mix).name()
+
+
+def _mono(like: QFont) -> QFont:
+    """The system's fixed-pitch font at the size of `like` (numbers line up, and stay as large as the text)."""
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    font.setPointSizeF(like.pointSizeF())
+    return font
 
 
 def saved_name(key: str) -> str:
@@ -117,11 +131,11 @@ class TensorView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono = _mono(self.font())
         shape = "scalar" if not summary.shape else format_shape(summary.shape)
         meta = QLabel(f"{shape} {summary.dtype.replace('torch.', '')}", self)
         meta.setObjectName("tensorMeta")
-        meta.setStyleSheet("color: palette(mid);")
+        meta.setStyleSheet(f"color: {muted(self.palette())};")
         layout.addWidget(meta)
         self._text = ""
         if self.mode == "inline":
@@ -232,6 +246,9 @@ class Inspector(QScrollArea):
         self._fields: dict[str, str] = {}
         self._body = QWidget()
         self._body.setObjectName("inspectorBody")
+        font = self._body.font()
+        font.setPointSizeF(font.pointSizeF() * 1.1)  # a projector's back row reads this panel too
+        self._body.setFont(font)
         self._layout = QVBoxLayout(self._body)
         self._layout.setContentsMargins(10, 10, 10, 10)
         self._layout.setSpacing(6)
@@ -267,7 +284,7 @@ class Inspector(QScrollArea):
             hint = QLabel("Click a node in the graph to inspect it.\n\nStep through backward() with the timeline "
                           "below (← → Space).", self._body)
             hint.setWordWrap(True)
-            hint.setStyleSheet("color: palette(mid);")
+            hint.setStyleSheet(f"color: {muted(self.palette())};")
             self._layout.addWidget(hint)
             self._layout.addStretch(1)
             return
@@ -301,7 +318,7 @@ class Inspector(QScrollArea):
 
     def _heading(self, text: str) -> None:
         label = self._label(text.upper())
-        label.setStyleSheet("color: palette(mid); font-size: 9pt; font-weight: bold; letter-spacing: 1px;"
+        label.setStyleSheet(f"color: {muted(self.palette())}; font-size: 9pt; font-weight: bold; letter-spacing: 1px;"
                             " margin-top: 8px;")
 
     def _separator(self) -> None:
@@ -314,7 +331,7 @@ class Inspector(QScrollArea):
         cap = self._label(caption, rich=True)
         cap.setObjectName(f"caption:{key}")
         if summary is None:
-            self._label("None", name=f"none:{key}").setStyleSheet("color: palette(mid);")
+            self._label("None", name=f"none:{key}").setStyleSheet(f"color: {muted(self.palette())};")
             return
         view = TensorView(summary, self._body)
         view.setObjectName(f"tensor:{key}")
@@ -340,11 +357,11 @@ class Inspector(QScrollArea):
         if node.names:
             self._fields["names"] = ", ".join(node.names)
             names = self._label(f"<span style='font-size:12pt'><b>{html.escape(', '.join(node.names))}</b></span>"
-                                f" &nbsp;<span style='color:gray'>{html.escape(kind)}</span>", name="nodeNames",
+                                f" &nbsp;<span style='color:{muted(self.palette())}'>{html.escape(kind)}</span>", name="nodeNames",
                                 rich=True)
             names.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         else:
-            self._label(kind, name="nodeNames").setStyleSheet("color: gray;")
+            self._label(kind, name="nodeNames").setStyleSheet(f"color: {muted(self.palette())};")
         if node.line is not None:
             self._fields["line"] = str(node.line)
             code = html.escape((node.code or "").strip())
@@ -355,21 +372,21 @@ class Inspector(QScrollArea):
             link.linkActivated.connect(self._on_link)
         if node.module:
             self._fields["module"] = node.module
-            self._label(f"in module {node.module}", name="nodeModule").setStyleSheet("color: gray;")
+            self._label(f"in module {node.module}", name="nodeModule").setStyleSheet(f"color: {muted(self.palette())};")
 
         rule = rule_for(node.type)
         if rule and node.kind != "detached":
             self._fields["rule"] = rule
             self._heading("Derivative rule")
             r = self._label(rule, name="nodeRule")
-            r.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+            r.setFont(_mono(self._body.font()))
             r.setStyleSheet("background: palette(alternate-base); padding: 4px; border-radius: 3px;")
 
         if node.attrs:
             self._heading("Attributes")
             text = "\n".join(f"{saved_name(k)} = {fmt_number(v) if not isinstance(v, (list, tuple)) else list(v)}"
                              for k, v in node.attrs.items())
-            self._label(text, name="nodeAttrs").setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+            self._label(text, name="nodeAttrs").setFont(_mono(self._body.font()))
 
         if node.kind == "leaf" and node.tensor is not None:
             self._heading("Value")
@@ -424,7 +441,7 @@ class Inspector(QScrollArea):
                 if state in ("done", "current"):
                     self._tensor("grad_after", "after", leaf.after)
                 else:
-                    self._label("after: (not accumulated yet)", name="gradAfterPending").setStyleSheet("color: gray;")
+                    self._label("after: (not accumulated yet)", name="gradAfterPending").setStyleSheet(f"color: {muted(self.palette())};")
 
     def _on_link(self, href: str) -> None:
         if href.startswith("line:"):

@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
         self.main_split.setStretchFactor(0, 3)
         self.main_split.setStretchFactor(1, 5)
         self.main_split.setStretchFactor(2, 2)
-        self.main_split.setSizes([430, 800, 330])
+        self.main_split.setSizes([520, 720, 360])  # code is what a class reads first: give it room
 
         central = QWidget()
         col = QVBoxLayout(central)
@@ -445,7 +445,7 @@ class MainWindow(QMainWindow):
         self.settings.add_recent_file(p)
         self._refresh_recent_menu()
         self.clear_autosave()
-        self.statusBar().showMessage(f"Opened {p}", 4000)
+        self.status_label.setText(f"Opened {p}")
         return True
 
     def open_example(self, example: Example | str) -> bool:
@@ -484,7 +484,7 @@ class MainWindow(QMainWindow):
         self._refresh_recent_menu()
         self.clear_autosave()
         self._update_title()
-        self.statusBar().showMessage(f"Saved {path}", 4000)
+        self.status_label.setText(f"Saved {path}")
         return True
 
     def _refresh_recent_menu(self) -> None:
@@ -537,7 +537,7 @@ class MainWindow(QMainWindow):
             meta = {"path": str(self._path) if self._path else None, "name": self._display_name, "time": time.time()}
             meta_path.write_text(json.dumps(meta), encoding="utf-8")
         except OSError as e:
-            self.statusBar().showMessage(f"Could not autosave: {e}", 6000)
+            self.status_label.setText(f"Could not autosave: {e}")
 
     def clear_autosave(self) -> None:
         self._autosave_timer.stop()
@@ -617,7 +617,8 @@ class MainWindow(QMainWindow):
         npasses = len(trace.passes)
         summary = {"ok": "Finished", "error": "Failed", "timeout": "Timed out", "cancelled": "Stopped"}.get(
             trace.status, trace.status)
-        self.status_label.setText(f"{summary} in {seconds:.2f} s · {npasses} backward pass{'es' if npasses != 1 else ''}")
+        took = f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+        self.status_label.setText(f"{summary} in {took} · {npasses} backward pass{'es' if npasses != 1 else ''}")
         if not trace.passes and trace.status == "ok":
             self.output.append_status("The program ran but called no backward(): nothing to draw. "
                                       "Add e.g. loss.backward().")
@@ -773,7 +774,7 @@ class MainWindow(QMainWindow):
         except OSError as e:
             self.show_message("Cannot export", f"{path}: {e}")
             return
-        self.statusBar().showMessage(f"Exported {path}", 4000)
+        self.status_label.setText(f"Exported {path}")
 
     # ================================================================== theme, settings, closing
 
