@@ -196,10 +196,18 @@ def test_declining_the_autosave_deletes_it(qtbot, tmp_path, monkeypatch):
 
 
 def test_display_problem_rules():
+    def everything(_name):
+        return "found"
+
+    def no_cursor(name):
+        return None if name == "xcb-cursor" else "found"
+
     assert display_problem({}, "linux") == NO_DISPLAY_MESSAGE
     assert display_problem({"QT_QPA_PLATFORM": "xcb"}, "linux") == NO_DISPLAY_MESSAGE
-    assert display_problem({"DISPLAY": ":0"}, "linux") is None
-    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    assert display_problem({"DISPLAY": ":0"}, "linux", everything) is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", no_cursor) is None
+    x11 = display_problem({"DISPLAY": ":0"}, "linux", no_cursor)
+    assert x11 is not None and "libxcb-cursor0" in x11 and "\n" not in x11
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     assert display_problem({}, "darwin") is None and display_problem({}, "win32") is None
     assert "\n" not in NO_DISPLAY_MESSAGE and "gradviz shot" in NO_DISPLAY_MESSAGE

@@ -202,3 +202,52 @@ def test_stop_ends_an_infinite_loop_while_the_ui_keeps_running(window, qtbot):
     assert blocker.args[0].status == "cancelled"
     assert not window.controller.is_running() and window.run_button.isEnabled()
     assert "Stopped" in window.output.error_text()
+
+
+def test_ctrl_enter_in_the_editor_runs_and_arrow_keys_on_the_graph_step(window, qtbot):
+    window.open_example("03_vector_sum_backward.py")
+    window.editor.setFocus()
+    text = window.editor.toPlainText()
+    with qtbot.waitSignal(window.controller.trace_ready, timeout=RUN_TIMEOUT_MS) as blocker:
+        qtbot.keyClick(window.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert blocker.args[0].status == "ok"
+    assert window.editor.toPlainText() == text  # the key ran the program, it did not type a newline
+    window.stepper.first()
+    qtbot.keyClick(window.graph_view.viewport(), Qt.Key.Key_Right)
+    qtbot.keyClick(window.graph_view.viewport(), Qt.Key.Key_Right)
+    assert window.stepper.step() == 2
+    qtbot.keyClick(window.graph_view.viewport(), Qt.Key.Key_End)
+    assert window.stepper.step() == window.stepper.step_count()
+    current = window.scene.replay.current(window.stepper.step())
+    assert window.inspector.node_id() == current  # with nothing selected the inspector follows the engine
+
+
+def test_controller_delivers_on_the_gui_thread_and_reports_failures(window, qtbot):
+    from PySide6.QtCore import QThread
+
+    threads: list[bool] = []
+    failures: list[object] = []
+    gui = QThread.currentThread()
+    def on_output(_text: str) -> None:
+        threads.append(QThread.currentThread() is gui)
+
+    window.controller.output.connect(on_output)
+    window.controller.run_failed.connect(failures.append)
+    try:
+        trace = run(qtbot, window, source="print('before')\nraise ValueError('bad value')\n")
+    finally:
+        window.controller.output.disconnect(on_output)
+        window.controller.run_failed.disconnect(failures.append)
+    assert threads and all(threads)
+    assert trace.status == "error" and [f.type for f in failures] == ["ValueError"]
+    assert window.editor.error_line() == 2
+
+
+def test_time_limit_stops_a_long_run(window, qtbot):
+    window.controller.set_timeout(1.0)
+    try:
+        trace = run(qtbot, window, source="import time\nwhile True:\n    time.sleep(0.01)\n")
+    finally:
+        window.controller.set_timeout(window.settings.timeout())
+    assert trace.status == "timeout"
+    assert "time limit" in window.output.error_text()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -17,9 +18,16 @@ NO_DISPLAY_MESSAGE = ("gradviz: no display to open the window on (DISPLAY and WA
                       "`gradviz shot FILE.py -o window.png`.")
 
 
-def display_problem(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
+# System libraries Qt's X11 plugin loads (Qt >= 6.5), with the Debian/Ubuntu packages that provide them.
+XCB_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1",
+                 "xkbcommon-x11": "libxkbcommon-x11-0"}
+
+
+def display_problem(environ: Mapping[str, str] | None = None, platform: str | None = None,
+                    find_library: Callable[[str], str | None] | None = None) -> str | None:
     """Why the window cannot open here (one line), or None. Only Linux-like systems need DISPLAY/WAYLAND_DISPLAY;
-    a Qt platform that draws without a window system (QT_QPA_PLATFORM=offscreen, vnc, ...) needs neither."""
+    a Qt platform that draws without a window system (QT_QPA_PLATFORM=offscreen, vnc, ...) needs neither. On X11,
+    the libraries Qt's xcb plugin needs must be installed (Qt would otherwise abort with a long message)."""
     env = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
     if platform.startswith(("win", "darwin", "cygwin")):
@@ -27,9 +35,16 @@ def display_problem(environ: Mapping[str, str] | None = None, platform: str | No
     qpa = env.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip().lower()
     if qpa in HEADLESS_PLATFORMS:
         return None
-    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
-        return None
-    return NO_DISPLAY_MESSAGE
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        return NO_DISPLAY_MESSAGE
+    if qpa == "xcb" or (not qpa and not env.get("WAYLAND_DISPLAY")):
+        find = find_library or ctypes.util.find_library
+        missing = [pkg for lib, pkg in XCB_LIBRARIES.items() if find(lib) is None]
+        if missing:
+            return (f"gradviz: Qt cannot open a window on this X11 display without the system libraries of "
+                    f"{', '.join(missing)} (install them, e.g. `sudo apt install {' '.join(missing)}`); "
+                    "to draw without a window use `gradviz render` or `gradviz shot`.")
+    return None
 
 
 def make_application(argv: list[str] | None = None):  # noqa: ANN201 (QApplication, imported lazily)
