@@ -196,10 +196,12 @@ def test_stop_ends_an_infinite_loop_while_the_ui_keeps_running(window, qtbot):
     assert window.controller.is_running() and window.stop_button.isEnabled() and not window.run_button.isEnabled()
     running_ticks = len(ticks)
     qtbot.waitUntil(lambda: len(ticks) >= running_ticks + 5, timeout=5000)  # the event loop is alive
+    qtbot.waitUntil(lambda: "line" in window.busy_label.text(), timeout=5000)  # live progress shows the line
     with qtbot.waitSignal(window.controller.trace_ready, timeout=RUN_TIMEOUT_MS) as blocker:
         qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
     timer.stop()
     assert blocker.args[0].status == "cancelled"
+    assert window.editor.error_line() in (4, 5)  # where the loop was when it was stopped
     assert not window.controller.is_running() and window.run_button.isEnabled()
     assert "Stopped" in window.output.error_text()
 
@@ -251,3 +253,4 @@ def test_time_limit_stops_a_long_run(window, qtbot):
         window.controller.set_timeout(window.settings.timeout())
     assert trace.status == "timeout"
     assert "time limit" in window.output.error_text()
+    assert window.editor.error_line() == trace.error.line and trace.error.line in (2, 3)
