@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -33,7 +33,7 @@ from gradviz.gui.editor import CodeEditor
 from gradviz.gui.examples import Example, list_examples
 from gradviz.gui.graphview import GraphView
 from gradviz.gui.inspector import Inspector
-from gradviz.gui.outputpanel import OutputPanel, describe_error
+from gradviz.gui.outputpanel import OutputPanel
 from gradviz.gui.scene import GraphScene
 from gradviz.gui.settings import Settings
 from gradviz.gui.stepper import Stepper
@@ -77,9 +77,6 @@ class MainWindow(QMainWindow):
 
     `settings`: where preferences live (tests pass a temporary one); `autosave_dir`: where typed text is
     kept safe (default: QStandardPaths AppDataLocation); `warm`: start the worker process right away."""
-
-    pass_shown = Signal(int)
-    step_shown = Signal(int)
 
     def __init__(self, settings: Settings | None = None, autosave_dir: str | Path | None = None,
                  warm: bool = True, offer_autosave: bool = True) -> None:
@@ -637,9 +634,6 @@ class MainWindow(QMainWindow):
     def current_pass(self) -> Pass | None:
         return self.stepper.current_pass()
 
-    def replay(self) -> Replay | None:
-        return self._replay
-
     def _on_pass_changed(self, index: int) -> None:
         """A pass was chosen: lay it out (in the background when big); `_on_layout_ready` finishes the job."""
         pass_ = self.stepper.current_pass()
@@ -666,7 +660,6 @@ class MainWindow(QMainWindow):
         self._refresh_inspector()
         self._on_cursor_line(self.editor.current_line())
         self.find_nodes(self.search_box.text())
-        self.pass_shown.emit(self.stepper.pass_index())
 
     def _on_layout_failed(self, message: str) -> None:
         self.graph_title.setText(f"Could not lay out this pass: {message}")
@@ -676,7 +669,6 @@ class MainWindow(QMainWindow):
             return  # its layout is still being computed; `_on_layout_ready` applies the step
         self.scene.set_step(k)
         self._refresh_inspector()
-        self.step_shown.emit(k)
 
     def _refresh_inspector(self) -> None:
         replay = self._replay
@@ -830,11 +822,6 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About gradviz",
                           f"<b>gradviz {__version__}</b><br>See autograd: run a small PyTorch program, "
                           "draw its grad_fn graph and replay backward() step by step.")
-
-    def error_summary(self) -> str:
-        """The run's error as one line ('' if none) — what the output panel's banner says."""
-        t = self._trace
-        return describe_error(t.error, t.status) if t is not None and t.status != "ok" else ""
 
 
 def _pass_heading(pass_: Pass) -> str:
