@@ -103,6 +103,6 @@ def run_app(file: str | None = None) -> int:
 
     window = MainWindow()
     if file is not None:
-        window.open_file(file, ask=False)
+        window.open_file(file)  # asks first only if recovered autosaved text is in the editor
     window.show()
     return int(app.exec())
