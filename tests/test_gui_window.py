@@ -254,3 +254,14 @@ def test_time_limit_stops_a_long_run(window, qtbot):
     assert trace.status == "timeout"
     assert "time limit" in window.output.error_text()
     assert window.editor.error_line() == trace.error.line and trace.error.line in (2, 3)
+
+
+def test_export_graph_writes_the_chosen_format(window, qtbot, tmp_path, monkeypatch):
+    run(qtbot, window, example="04_detach.py")
+    for name in ("graph.png", "graph.svg"):
+        target = tmp_path / name
+        monkeypatch.setattr(window, "ask_export_path", lambda t=target: str(t))
+        window.export_graph()
+        assert target.stat().st_size > 500
+    assert (tmp_path / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "MulBackward0" in (tmp_path / "graph.svg").read_text(encoding="utf-8")
