@@ -62,7 +62,8 @@ def _size(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gradviz", description="See autograd: trace, draw and replay backward().")
+    parser = argparse.ArgumentParser(prog="gradviz", description="See autograd: trace, draw and replay backward().",
+                                     epilog="Without a command, `gradviz [FILE.py]` opens the desktop app.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("trace", help="run a program and write its autograd trace as JSON")
