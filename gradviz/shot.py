@@ -66,19 +66,21 @@ def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, 
             app.processEvents()
 
             loop = QEventLoop()
-            traces: list[object] = []
-            window.controller.trace_ready.connect(lambda t: (traces.append(t), loop.quit()))
-            window.controller.run_failed.connect(lambda _e: loop.quit())
+            failures: list[object] = []
+            window.controller.running_changed.connect(lambda running: None if running else loop.quit())
+            window.controller.run_failed.connect(failures.append)
             QTimer.singleShot(int(timeout * 1000), loop.quit)
-            if not window.run_program():
-                raise ShotError("the run could not start")
-            loop.exec()
-            if not traces:
-                window.stop_program()
-                raise ShotError(f"the program did not finish within {timeout:g} s")
+            started = window.run_program()
+            if started:
+                loop.exec()
+            trace = window.trace()
+            if trace is None:
+                if started:
+                    window.stop_program()
+                reason = f": {failures[0]}" if failures else f" within {timeout:g} s"
+                raise ShotError(f"the program did not finish{reason}")
             if pass_index is not None:
-                trace = window.trace()
-                count = len(trace.passes) if trace is not None else 0
+                count = len(trace.passes)
                 if not 0 <= pass_index < count:
                     raise ShotError(f"--pass {pass_index + 1} does not exist: the run made {count} pass(es)")
                 window.stepper.set_pass(pass_index)
@@ -86,7 +88,8 @@ def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, 
             k = total if step is None else (total + 1 + step if step < 0 else step)
             window.stepper.set_step(k)
             if select:
-                hits = [n.id for n in (window.current_pass().nodes if window.current_pass() else ())
+                shown = window.current_pass()
+                hits = [n.id for n in (shown.nodes if shown is not None else ())
                         if select in n.names or n.type == select or n.id == select]
                 if not hits:
                     raise ShotError(f"no node named {select!r} in this pass")
@@ -98,8 +101,7 @@ def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, 
             out.parent.mkdir(parents=True, exist_ok=True)
             if not window.grab().save(str(out), "PNG"):
                 raise ShotError(f"could not write {out}")
-            return ShotResult(out, window.trace().status if window.trace() else "none",
-                              window.stepper.pass_index(), window.stepper.step(), total)
+            return ShotResult(out, trace.status, window.stepper.pass_index(), window.stepper.step(), total)
         finally:
             window.close()
             window.controller.shutdown()

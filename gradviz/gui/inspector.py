@@ -301,7 +301,7 @@ class Inspector(QScrollArea):
         self._fields.clear()
         while self._layout.count():
             item = self._layout.takeAt(0)
-            widget = item.widget()
+            widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.hide()  # gone from screen now, even before the deferred delete runs
                 widget.deleteLater()
@@ -419,8 +419,9 @@ class Inspector(QScrollArea):
         colour = {"current": "#e37400", "done": "#188038", "detached": "#80868b"}.get(state, "#5f6368")
         self._label(f"<span style='color:{colour}'><b>{state}</b></span> — {html.escape(explain)}", name="nodeState",
                     rich=True)
-        if state in ("done", "current"):
-            record = pass_.steps[replay.step_of(node.id) - 1]
+        ran = replay.step_of(node.id)
+        if state in ("done", "current") and ran is not None:
+            record = pass_.steps[ran - 1]
             for i, g in enumerate(record.grad_outputs):
                 self._tensor(f"grad_out[{i}]", "gradient arriving" + (f" (output {i})" if len(record.grad_outputs) > 1 else ""), g)
             by_slot: dict[int, Edge] = {e.slot: e for e in pass_.edges if e.src == node.id}

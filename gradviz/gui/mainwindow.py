@@ -7,7 +7,15 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -67,7 +75,7 @@ class _StepKeys(QObject):
         self._stepper = stepper
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.KeyPress and self._stepper.handle_key(event):
+        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress and self._stepper.handle_key(event):
             return True
         return super().eventFilter(watched, event)
 
@@ -447,13 +455,11 @@ class MainWindow(QMainWindow):
 
     def open_example(self, example: Example | str) -> bool:
         """Load a bundled example as an unsaved copy (Save asks where, never overwrites the package)."""
-        if isinstance(example, str):
-            example = next((e for e in self._examples if e.name in (example, f"{example}.py")), None)
-            if example is None:
-                return False
-        if not self.maybe_keep_changes():
+        found = example if isinstance(example, Example) else next(
+            (e for e in self._examples if e.name in (example, f"{example}.py")), None)
+        if found is None or not self.maybe_keep_changes():
             return False
-        self.set_source(example.source, None, example.name)
+        self.set_source(found.source, None, found.name)
         self.clear_autosave()
         return True
 

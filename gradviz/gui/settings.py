@@ -62,7 +62,7 @@ class Settings:
         value = self._qs.value("files/recent", [])
         if isinstance(value, str):  # QSettings returns a lone string for a one-element list in INI files
             value = [value]
-        return [str(v) for v in (value or []) if v]
+        return [str(v) for v in value if v] if isinstance(value, list) else []
 
     def add_recent_file(self, path: str | Path) -> list[str]:
         """Move `path` to the top of the recent list (absolute, no duplicates, at most MAX_RECENT)."""
@@ -96,10 +96,7 @@ class Settings:
         self._qs.setValue("view/zoom", mode)
 
     def play_speed(self) -> float:
-        try:
-            value = float(self._qs.value("view/play_speed", 1.0))
-        except (TypeError, ValueError):
-            return 1.0
+        value = _as_float(self._qs.value("view/play_speed", 1.0), 1.0)
         return value if value > 0 else 1.0
 
     def set_play_speed(self, speed: float) -> None:
@@ -107,13 +104,18 @@ class Settings:
 
     def timeout(self) -> float:
         """Seconds a run may take before the runner stops it."""
-        try:
-            value = float(self._qs.value("runner/timeout", 30.0))
-        except (TypeError, ValueError):
-            return 30.0
+        value = _as_float(self._qs.value("runner/timeout", 30.0), 30.0)
         return value if value > 0 else 30.0
 
     def set_timeout(self, seconds: float) -> None:
         if seconds <= 0:
             raise ValueError("timeout must be positive")
         self._qs.setValue("runner/timeout", float(seconds))
+
+
+def _as_float(value: object, default: float) -> float:
+    """A stored number (INI files give strings back), or `default` if it is not one."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default

@@ -317,10 +317,9 @@ class Stepper(QWidget):
 
     def handle_key(self, event: QKeyEvent) -> bool:
         """Timeline keys, shared with the graph view: returns True if the key was used."""
-        key = event.key()
         actions = {Qt.Key.Key_Left: self.previous, Qt.Key.Key_Right: self.next, Qt.Key.Key_Space: self.toggle_play,
                    Qt.Key.Key_Home: self.first, Qt.Key.Key_End: self.last}
-        action = actions.get(key)
+        action = actions.get(Qt.Key(event.key()))
         if action is None or event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
             return False
         action()
