@@ -47,16 +47,28 @@ def run(qtbot, window: MainWindow, source: str | None = None, example: str | Non
 
 
 def torch_reference(source: str, monkeypatch) -> list[dict]:
-    """Run the program with plain PyTorch in this process; after every backward() note each named tensor's .grad."""
+    """Run the program with plain PyTorch in this process; for every backward() note the size of the graph it
+    walks (key "#nodes") and, after it, each named leaf's .grad."""
     torch = pytest.importorskip("torch")
     namespace: dict = {"__name__": "__main__"}
     snapshots: list[dict] = []
     original = torch.Tensor.backward
 
+    def graph_size(root) -> int:
+        seen, stack = set(), [root]
+        while stack:
+            fn = stack.pop()
+            if fn is not None and fn not in seen:
+                seen.add(fn)
+                stack.extend(next_fn for next_fn, _ in fn.next_functions)
+        return len(seen)
+
     def backward(self, *args, **kwargs):
+        nodes = graph_size(self.grad_fn)
         original(self, *args, **kwargs)
-        snapshots.append({k: v.grad.detach().clone() for k, v in namespace.items()
-                          if isinstance(v, torch.Tensor) and v.is_leaf and v.grad is not None})
+        snapshot = {k: v.grad.detach().clone() for k, v in namespace.items()
+                    if isinstance(v, torch.Tensor) and v.is_leaf and v.grad is not None}
+        snapshots.append({**snapshot, "#nodes": nodes})
 
     monkeypatch.setattr(torch.Tensor, "backward", backward)
     monkeypatch.setattr("builtins.print", lambda *a, **k: None)
@@ -94,6 +106,7 @@ def test_seed_example_runs_and_inspector_matches_pytorch(window, qtbot, monkeypa
             pass_ = trace.passes[index]
             window.stepper.set_pass(index)
             assert set(window.scene.nodes) == {n.id for n in pass_.nodes}  # every node drawn
+            assert len([n for n in pass_.nodes if n.kind != "detached"]) == reference[index]["#nodes"]
             leaves = [n for n in pass_.nodes if n.kind == "leaf"]
             assert leaves and all(n.names for n in leaves)
             assert any(n.names for n in pass_.nodes if n.kind != "leaf")  # results carry their variable names
