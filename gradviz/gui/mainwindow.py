@@ -789,6 +789,7 @@ class MainWindow(QMainWindow):
         self.editor.set_theme(name)
         self.scene.set_theme(theme_by_name(name))
         self._theme_name = name
+        self._refresh_inspector()  # its secondary text colours come from the palette
 
     def theme_name(self) -> str:
         return self._theme_name
