@@ -1,0 +1,124 @@
+"""End to end: `gradviz trace` on every example, through the real command and worker, checked against PyTorch."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import runpy
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import pytest
+import torch
+
+from gradviz.core.trace import Trace
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "resources" / "examples").glob("[0-9][0-9]_*.py"))
+
+
+def _gradviz(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "gradviz.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=180, cwd=ROOT)
+
+
+@cache
+def _traces() -> dict[str, tuple[int, Trace]]:
+    """Every example traced once through the CLI (two at a time: each run starts a worker)."""
+    def one(path: Path) -> tuple[str, tuple[int, Trace]]:
+        proc = _gradviz("trace", str(path))
+        return path.name, (proc.returncode, Trace.from_json(proc.stdout))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, EXAMPLES))
+
+
+def _plain(path: Path) -> dict[str, object]:
+    """The example run plainly by Python, its final namespace: the ground truth."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return runpy.run_path(str(path), run_name="__main__")
+
+
+def _values(summary: object) -> torch.Tensor:
+    return torch.tensor(summary.values)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_traces_and_final_grads_match_pytorch(path: Path) -> None:
+    code, trace = _traces()[path.name]
+    assert code == 0 and trace.status == "ok", trace.error
+    assert trace.passes, "every example has at least one backward pass"
+    namespace = _plain(path)
+    leaves = {k for k, v in namespace.items() if isinstance(v, torch.Tensor) and v.is_leaf and v.grad is not None}
+    assert leaves <= set(trace.final_grads)
+    for name, summary in trace.final_grads.items():
+        expected = _resolve(name, namespace).grad
+        assert torch.allclose(_values(summary).to(expected.dtype), expected, atol=1e-6), name
+
+
+def _resolve(name: str, namespace: dict[str, object]) -> torch.Tensor:
+    """"x", "params[0]", "w['fc']" are Python expressions; "net.0.weight" is a module parameter's name."""
+    head, _, rest = name.partition(".")
+    if rest and isinstance(namespace.get(head), torch.nn.Module):
+        return dict(namespace[head].named_parameters())[rest]  # type: ignore[union-attr]
+    return eval(name, {}, namespace)
+
+
+def _leaf_after(trace: Trace, pass_index: int, name: str) -> torch.Tensor:
+    p = trace.passes[pass_index]
+    (record,) = [g for g in p.leaf_grads if g.name == name]
+    return _values(record.after)
+
+
+def test_seed_values_come_out_as_the_lesson_says() -> None:
+    traces = _traces()
+    x = torch.arange(4.0)
+    # 01: y = 2 * dot(x, x) -> 4x
+    assert torch.equal(_leaf_after(traces["01_scalar_gradient.py"][1], 0, "x"), 4 * x)
+    # 02: gradients accumulate (4x + 1), zero_() clears (1)
+    t02 = traces["02_accumulate_zero.py"][1]
+    assert torch.equal(_leaf_after(t02, 1, "x"), 4 * x + torch.ones(4))
+    assert torch.equal(_leaf_after(t02, 2, "x"), torch.ones(4))
+    # 03: y.sum().backward() for y = x * x -> 2x
+    assert torch.equal(_leaf_after(traces["03_vector_sum_backward.py"][1], 0, "x"), 2 * x)
+    # 04: x.grad == u for u = (x * x).detach(), then 2x through y's own graph; the cut branch is a ghost
+    t04 = traces["04_detach.py"][1]
+    assert torch.equal(_leaf_after(t04, 0, "x"), x * x)
+    assert torch.equal(_leaf_after(t04, 1, "x"), 2 * x)
+    first = t04.passes[0]
+    ghosts = {n.id for n in first.nodes if n.kind == "detached"}
+    assert [n.type for n in first.nodes if n.id in ghosts] == ["MulBackward0"]
+    assert [e.cut for e in first.edges if e.dst in ghosts and e.cut] == ["detach()"]
+    assert not ghosts & {s.node for s in first.steps}
+    # 05: a.grad == d / a, one MulBackward0 per loop iteration on the `b = b * 2` line
+    namespace = _plain(EXAMPLES[4])
+    t05 = traces["05_control_flow.py"][1]
+    a, d = namespace["a"], namespace["d"]
+    assert torch.allclose(_leaf_after(t05, 0, "a"), (d / a).detach())
+    assert any(n.code == "b = b * 2" for n in t05.passes[0].nodes)
+
+
+def test_trace_writes_a_file_and_reports_errors_with_exit_code(tmp_path: Path) -> None:
+    program = tmp_path / "broken.py"
+    program.write_text("import torch\nx = torch.ones(2, requires_grad=True)\n(x * 2).sum().backward()\n"
+                       "raise ValueError('bad value')\n", encoding="utf-8")
+    out = tmp_path / "trace.json"
+    proc = _gradviz("trace", str(program), "-o", str(out))
+    assert proc.returncode == 1
+    trace = Trace.from_json(out.read_text(encoding="utf-8"))
+    assert trace.status == "error" and trace.error is not None
+    assert (trace.error.type, trace.error.message, trace.error.line) == ("ValueError", "bad value", 4)
+    assert len(trace.passes) == 1
+    json.loads(out.read_text(encoding="utf-8"))  # strict JSON on disk
+
+
+def test_trace_bad_usage_exits_2(tmp_path: Path) -> None:
+    proc = _gradviz("trace", str(tmp_path / "missing.py"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
