@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from gradviz.core.jsonio import loads
 from gradviz.core.trace import ErrorInfo, Pass, Trace
 
 EventCallback = Callable[[dict[str, Any]], None]
@@ -223,7 +224,7 @@ class _Worker:
         try:
             for raw in self._messages:
                 try:
-                    message = json.loads(raw)
+                    message = loads(raw)
                 except ValueError:
                     _log.warning("worker %d sent a line that is not JSON: %.200r", self.pid, raw)
                     continue

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, NoReturn
 
+from gradviz.core.jsonio import dumps_line
 from gradviz.core.runner import OUTPUT_LIMIT, OutputRecord, format_bytes
 from gradviz.core.trace import ErrorInfo, Pass, Trace
 
@@ -53,7 +54,7 @@ class Channel:
     def send(self, message: dict[str, Any]) -> None:
         if not self.open:
             return
-        data = (json.dumps(message, separators=(",", ":")) + "\n").encode("ascii")
+        data = dumps_line(message)
         with self.lock:
             view = memoryview(data)
             try:
