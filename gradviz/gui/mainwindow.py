@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from gradviz.core.layout import Layout
 from gradviz.core.replay import Replay
 from gradviz.core.trace import ErrorInfo, Pass, Trace
+from gradviz.gui.classroom import install_classroom
 from gradviz.gui.controller import RunController
 from gradviz.gui.editor import CodeEditor
 from gradviz.gui.examples import Example, list_examples
@@ -132,6 +133,8 @@ class MainWindow(QMainWindow):
         self.editor.textChanged.connect(self._on_text_edited)
         self._update_title()
         self._set_running(False)
+        # Lessons dock, presentation mode (F5) and File > Export: after _connect, so their slots run after ours.
+        self.exporter, self.presenter, self.lesson_dock = install_classroom(self)
         if offer_autosave:
             self.offer_autosave()
         if warm:
@@ -218,7 +221,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        self.run_action = self._action("Run", self.run_program, ("Ctrl+Return", "Ctrl+Enter", "F5"), "runAction")
+        self.run_action = self._action("Run", self.run_program, ("Ctrl+Return", "Ctrl+Enter"), "runAction")
         self.run_action.setToolTip("Run the program (Ctrl+Enter)")
         self.stop_action = self._action("Stop", self.stop_program, ("Ctrl+.", "Shift+F5"), "stopAction")
         self.stop_action.setToolTip("Stop the running program (Ctrl+.)")
@@ -657,12 +660,12 @@ class MainWindow(QMainWindow):
         self.graph_view.show_pass(shown, background=shown is not None and len(shown.nodes) > BACKGROUND_LAYOUT_NODES)
 
     def _on_layout_ready(self, layout: Layout | None) -> None:
-        self._replay = self.scene.replay
+        self._replay = self.graph_view.replay()  # the engine's numbering, also when the view is folded
         if layout is not None and self.settings.zoom_mode() == "keep" and self._kept_zoom:
             self.graph_view.set_zoom(self._kept_zoom)
         elif layout is not None:
             self.fit_graph()
-        self.scene.set_step(self.stepper.step())
+        self.graph_view.set_step(self.stepper.step())
         self._refresh_inspector()
         self._on_cursor_line(self.editor.current_line())
         self.find_nodes(self.search_box.text())
@@ -671,9 +674,9 @@ class MainWindow(QMainWindow):
         self.graph_title.setText(f"Could not lay out this pass: {message}")
 
     def _on_step_changed(self, k: int) -> None:
-        if self.scene.pass_ is not self.stepper.current_pass():
+        if not self.graph_view.shows(self.stepper.current_pass()):
             return  # its layout is still being computed; `_on_layout_ready` applies the step
-        self.scene.set_step(k)
+        self.graph_view.set_step(k)
         self._refresh_inspector()
 
     def _refresh_inspector(self) -> None:
@@ -682,8 +685,8 @@ class MainWindow(QMainWindow):
             self.inspector.show_node(None, None, 0)
             return
         k = self.stepper.step()
-        node_id = self.scene.selected or replay.current(k)
-        self.inspector.show_node(replay, node_id, k)
+        shown, node_id, at = self.graph_view.inspected(self.scene.selected, k)  # a folded box: its own replay
+        self.inspector.show_node(shown, node_id, at)
         if self.scene.selected is None:  # following the engine: its current node's line is lit in the editor
             line = replay.pass_.node(node_id).line if node_id is not None else None
             self.editor.highlight_lines([line] if line is not None else [], scroll=False)
@@ -693,8 +696,7 @@ class MainWindow(QMainWindow):
         self._refresh_inspector()
         pass_ = self.current_pass()
         if node_id is not None and pass_ is not None:
-            line = pass_.node(node_id).line
-            self.editor.highlight_lines([line] if line is not None else [])
+            self.editor.highlight_lines(self.graph_view.source_lines(node_id))  # a folded box: all its lines
 
     def _on_cursor_line(self, line: int) -> None:
         """Light up every node the cursor's line created (a loop line lights all its unrolled nodes)."""

@@ -4,6 +4,8 @@ that draws a graph — the window's view and every exported file (SVG, PNG, PDF,
 The look follows docs/visual-language.md; colours, fonts and pen widths come from `gradviz.gui.theme`.
 Paint code runs thousands of times per frame, so pens, brushes and colours are built once per theme
 (`Style`), and a far-out view of a big graph is drawn by one `OverviewItem` instead of thousands of items.
+A folded view of a big pass (`gradviz.core.fold`) is drawn like any pass; its collapsed modules get an
+expand badge and its runs of identical blocks a stack of cards with a "×N" badge.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gradviz.core.fold import FOLD_KEY, FoldedView
 from gradviz.core.layout import (
     BODY,
     CUT_GAP,
@@ -197,7 +200,9 @@ class NodeItem(QGraphicsItem):
         self.state = DETACHED if node.kind == "detached" else PENDING
         self.highlighted = False
         self.selected = False
-        self.lines: tuple[TextLine, ...] = node_lines(node)
+        self.fold: str | None = node.attrs.get(FOLD_KEY)  # "group" / "run" for a folded view's boxes
+        self.badge = _fold_badge(node)
+        self.lines: tuple[TextLine, ...] = _fold_lines(node) if self.fold else node_lines(node)
         self.setZValue(2)
         self.setAcceptHoverEvents(True)
         self.setToolTip(_node_tooltip(node))
@@ -205,7 +210,8 @@ class NodeItem(QGraphicsItem):
         self._radius = radius
         self._outline = QPainterPath()
         self._outline.addRoundedRect(self.rect, radius, radius)
-        self._bounds = self.rect.adjusted(-9, -9, 9, 9)
+        stack = STACK_STEP * STACK_CARDS if self.fold == "run" else 0.0
+        self._bounds = self.rect.adjusted(-9, -9, 9 + stack, 9 + stack)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
         return self._bounds
@@ -235,6 +241,12 @@ class NodeItem(QGraphicsItem):
             painter.drawRect(self.rect)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self.fold == "run":  # cards stacked behind: many identical blocks
+            painter.setPen(style.node_pen[state])
+            painter.setBrush(style.node_brush[state])
+            for i in range(STACK_CARDS, 0, -1):
+                d = STACK_STEP * i
+                painter.drawRoundedRect(self.rect.translated(d, d), self._radius, self._radius)
         if self.highlighted:
             painter.setPen(style.halo_pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -262,6 +274,8 @@ class NodeItem(QGraphicsItem):
             paint_check(painter, style, QPointF(self.rect.right() - 1, self.rect.top() + 1))
         if text:
             self._paint_text(painter, style)
+            if self.badge:
+                paint_badge(painter, style, QPointF(self.rect.left() + 2, self.rect.top() + 1), self.badge)
 
     def _paint_text(self, painter: QPainter, style: Style) -> None:
         main, muted = style.text[self.state], style.muted[self.state]
@@ -280,6 +294,13 @@ class NodeItem(QGraphicsItem):
         self.graph.node_hovered.emit(self.node.id)
         super().hoverEnterEvent(event)
 
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt API)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.graph.node_double_clicked.emit(self.node.id)
+            event.accept()
+        else:
+            super().mouseDoubleClickEvent(event)
+
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt API)
         if event.button() == Qt.MouseButton.LeftButton:
             self.graph.select_node(self.node.id)
@@ -289,7 +310,47 @@ class NodeItem(QGraphicsItem):
             super().mousePressEvent(event)
 
 
+STACK_CARDS, STACK_STEP = 2, 4.0  # cards drawn behind a folded run, and their offset
+BADGE_H = 15.0
+
+
+def _fold_badge(node: Node) -> str:
+    """The badge of a folded view's box: "×199" on a run of identical blocks, "+" on a collapsed module."""
+    fold = node.attrs.get(FOLD_KEY)
+    if fold == "run":
+        return f"×{node.attrs.get('count', '')}"
+    return "+" if fold == "group" else ""
+
+
+def _fold_lines(node: Node) -> tuple[TextLine, ...]:
+    """A folded box's text: the module path (a run's without the "×N" its badge shows), then what it holds."""
+    lines = node_lines(node)
+    if node.attrs.get(FOLD_KEY) == "run":
+        title = node.type.rsplit("  ×", 1)[0]
+        lines = (TextLine(title, TITLE),) + lines[1:]
+    return lines
+
+
+def paint_badge(painter: QPainter, style: Style, at: QPointF, text: str) -> None:
+    """A small dark pill with `text`, its left end centred on `at`: a folded box's "×N" or "+"."""
+    font = style.fonts.fonts[SMALL]
+    w = max(BADGE_H, style.fonts.measure(text, SMALL)[0] + 8)
+    rect = QRectF(at.x() - BADGE_H / 2, at.y() - BADGE_H / 2, w, BADGE_H)
+    painter.setPen(QPen(style.c["background"], 1.5))
+    painter.setBrush(style.c["text"])
+    painter.drawRoundedRect(rect, BADGE_H / 2, BADGE_H / 2)
+    painter.setFont(font)
+    painter.setPen(style.c["background"])
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+
 def _node_tooltip(node: Node) -> str:
+    fold = node.attrs.get(FOLD_KEY)
+    if fold == "run":
+        return (f"{node.attrs.get('count')} identical blocks, {node.attrs.get('first')} … {node.attrs.get('last')}"
+                f"\n{node.names[0] if node.names else ''}\ndouble-click: open the first block · right-click: more")
+    if fold == "group":
+        return f"module {node.type}\n{node.names[0] if node.names else ''}\ndouble-click: open · right-click: more"
     head = node.type if node.kind != "leaf" else f"leaf tensor {leaf_title(node)}"
     parts = [head]
     if node.code:
@@ -462,29 +523,52 @@ class OverviewItem(QGraphicsItem):
         self.setZValue(1)
         layout = graph.layout
         self._bounds = QRectF(0, 0, layout.width, layout.height) if layout is not None else QRectF()
-        self._lines = {i: QLineF(item.path.pointAtPercent(0), item.path.pointAtPercent(1))
-                       for i, item in graph.edges.items()}
+        self._lines = edge_segments(graph)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
         return self._bounds
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        style = self.graph.look
-        lines: dict[str, list[QLineF]] = {s: [] for s in EDGE_STATES}
-        for i, edge in self.graph.edges.items():
-            lines[edge.state].append(self._lines[i])
-        for state, segments in lines.items():
-            if segments:
-                painter.setPen(style.edge_pen[state])
-                painter.drawLines(segments)
-        rects: dict[str, list[QRectF]] = {s: [] for s in NODE_STATES}
-        for node in self.graph.nodes.values():
-            rects[node.state].append(node.rect)
-        for state, boxes in rects.items():
-            if boxes:
-                painter.setPen(style.node_pen[state])
-                painter.setBrush(style.node_brush[state])
-                painter.drawRects(boxes)
+        paint_overview(painter, self.graph, self._lines)
+
+    def lines(self) -> dict[int, QLineF]:
+        """Each edge as the straight segment from its start to its end."""
+        return self._lines
+
+
+def paint_overview(painter: QPainter, graph: GraphScene, lines: dict[int, QLineF],
+                   pens: bool = True) -> None:
+    """The graph as straight lines and plain boxes coloured by state, one draw call per state: the overview
+    item and the minimap. `pens=False` draws cosmetic one-pixel lines (for a tiny scale)."""
+    style = graph.look
+    segments_by: dict[str, list[QLineF]] = {s: [] for s in EDGE_STATES}
+    for i, edge in graph.edges.items():
+        segment = lines.get(i)
+        if segment is not None:
+            segments_by[edge.state].append(segment)
+    for state, segments in segments_by.items():
+        if segments:
+            pen = QPen(style.edge_pen[state])
+            if not pens:
+                pen.setWidth(0)
+            painter.setPen(pen)
+            painter.drawLines(segments)
+    rects: dict[str, list[QRectF]] = {s: [] for s in NODE_STATES}
+    for node in graph.nodes.values():
+        rects[node.state].append(node.rect)
+    for state, boxes in rects.items():
+        if boxes:
+            pen = QPen(style.node_pen[state])
+            if not pens:
+                pen.setWidth(0)
+            painter.setPen(pen)
+            painter.setBrush(style.node_brush[state])
+            painter.drawRects(boxes)
+
+
+def edge_segments(graph: GraphScene) -> dict[int, QLineF]:
+    """Each drawn edge of the scene as the straight segment from its start to its end."""
+    return {i: QLineF(item.path.pointAtPercent(0), item.path.pointAtPercent(1)) for i, item in graph.edges.items()}
 
 
 LEGEND = ((PENDING, "not run yet"), (CURRENT, "running now"), (DONE, "done"), (DETACHED, "cut off"))
@@ -557,10 +641,15 @@ class CaptionItem(QGraphicsItem):
 
 
 class GraphScene(QGraphicsScene):
-    """A laid-out pass as Qt items, restyled per replay step. Emits `node_clicked(id)`, `node_hovered(id)`
-    and `selection_changed(id or None)`; never opens dialogs."""
+    """A laid-out pass as Qt items, restyled per replay step. Emits `node_clicked(id)`,
+    `node_double_clicked(id)`, `node_hovered(id)` and `selection_changed(id or None)`; never opens dialogs.
+
+    When the pass drawn is a folded view (`set_pass(view.pass_, layout, view)`), ids of the underlying pass
+    are accepted wherever ids are taken (highlight, select) and mapped to the visible box holding them;
+    `find` searches the underlying pass."""
 
     node_clicked = Signal(str)
+    node_double_clicked = Signal(str)
     node_hovered = Signal(str)
     selection_changed = Signal(object)
 
@@ -578,7 +667,12 @@ class GraphScene(QGraphicsScene):
         self.caption: CaptionItem | None = None
         self.overview: OverviewItem | None = None
         self.selected: str | None = None
+        self.view: FoldedView | None = None  # the folded view drawn, if `pass_` is one
         self._highlighted: set[str] = set()
+        self.highlight_ids: list[str] = []  # what the last `highlight_nodes` asked for (underlying ids)
+        self._forced: str | None = None  # a revisited folded box shown current although it ran before
+        self._haystack: list[tuple[str, str]] | None = None  # (id, names and type in lower case) to search
+        self._haystack_of: Pass | None = None
         self.restyled = 0  # items restyled by the last set_step (what a test checks to see the work done)
         self.setBackgroundBrush(self.look.background)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -597,12 +691,15 @@ class GraphScene(QGraphicsScene):
 
     # ------------------------------------------------------------------ content
 
-    def set_pass(self, pass_: Pass | None, layout: Layout | None) -> None:
-        """Show `pass_` drawn with `layout` (computed with `self.measure()`), at step 0."""
+    def set_pass(self, pass_: Pass | None, layout: Layout | None, view: FoldedView | None = None) -> None:
+        """Show `pass_` drawn with `layout` (computed with `self.measure()`), at step 0. `view`: the folded
+        view `pass_` is (`view.pass_`), so underlying node ids map to the boxes holding them."""
         self.clear()
         self.nodes, self.edges, self.seeds, self.cuts = {}, {}, {}, []
         self.caption = self.overview = None
-        self.selected, self._highlighted = None, set()
+        self.selected, self._highlighted, self.highlight_ids = None, set(), []
+        self._forced = None
+        self.view = view if view is not None and view.pass_ is pass_ else None
         self.pass_, self.layout, self.step = pass_, layout, 0
         self.replay = Replay(pass_) if pass_ is not None else None
         if pass_ is None or layout is None or self.replay is None:
@@ -664,6 +761,16 @@ class GraphScene(QGraphicsScene):
         each = len(node_changes) + len(edge_changes) <= BATCH_RESTYLE and self.overview is None
         nodes, edges, seeds = self.nodes, self.edges, self.seeds
         count = 0
+        if self._forced is not None and self._forced not in (nid for nid, _ in node_changes):
+            node_changes.append((self._forced, replay.node_state(self._forced, k)))
+        self._forced = None
+        current = replay.current(k)
+        if current is not None and replay.node_state(current, k) == DONE:
+            # A folded box the engine comes back to (its nodes ran in two stretches) is current again.
+            node_changes = [(nid, CURRENT if nid == current else s) for nid, s in node_changes]
+            if current not in (nid for nid, _ in node_changes):
+                node_changes.append((current, CURRENT))
+            self._forced = current
         for nid, state in node_changes:
             item = nodes.get(nid)
             if item is not None:
@@ -733,9 +840,21 @@ class GraphScene(QGraphicsScene):
         finally:
             self.set_overview(was)
 
+    def item_id(self, node_id: str) -> str | None:
+        """The drawn box showing `node_id`: itself, or in a folded view the box that holds it."""
+        if node_id in self.nodes:
+            return node_id
+        return self.view.node_item.get(node_id) if self.view is not None else None
+
     def highlight_nodes(self, ids: Iterable[str]) -> None:
-        """Outline these nodes (e.g. those created by the editor's current line); the rest lose it."""
-        new = set(ids) & self.nodes.keys()
+        """Outline these nodes (e.g. those created by the editor's current line); the rest lose it. In a
+        folded view, a hidden node lights the box holding it."""
+        ids = list(ids)
+        self.highlight_ids = ids
+        if self.view is None:
+            new = set(ids) & self.nodes.keys()
+        else:
+            new = {item for item in map(self.item_id, ids) if item is not None}
         for nid in self._highlighted ^ new:
             item = self.nodes[nid]
             item.highlighted = nid in new
@@ -743,9 +862,10 @@ class GraphScene(QGraphicsScene):
         self._highlighted = new
 
     def select_node(self, node_id: str | None) -> None:
-        """Select one node (None clears); emits `selection_changed` when it changes."""
-        if node_id is not None and node_id not in self.nodes:
-            node_id = None
+        """Select one node (None clears; a hidden node of a folded view selects the box holding it);
+        emits `selection_changed` when it changes."""
+        if node_id is not None:
+            node_id = self.item_id(node_id)
         if node_id == self.selected:
             return
         for nid in (self.selected, node_id):
@@ -764,12 +884,23 @@ class GraphScene(QGraphicsScene):
     # ------------------------------------------------------------------ queries
 
     def find(self, text: str) -> list[str]:
-        """Ids of nodes whose variable name or op type contains `text` (case-insensitive), in pass order."""
+        """Ids of nodes whose variable name or op type contains `text` (case-insensitive), in pass order;
+        in a folded view, nodes of the underlying pass (hidden ones included)."""
         needle = text.strip().lower()
-        if not needle or self.pass_ is None:
+        searched = self.view.source if self.view is not None else self.pass_
+        if not needle or searched is None:
             return []
-        return [n.id for n in self.pass_.nodes
-                if any(needle in name.lower() for name in n.names) or needle in n.type.lower()]
+        if self._haystack is None or self._haystack_of is not searched:
+            self._haystack = [(n.id, "\n".join((*n.names, n.type)).lower()) for n in searched.nodes]
+            self._haystack_of = searched
+        return [nid for nid, text in self._haystack if needle in text]
+
+    def item_at(self, point: QPointF) -> str | None:
+        """The id of the node box at a scene point, if any."""
+        for item in self.items(point):
+            if isinstance(item, NodeItem):
+                return item.node.id
+        return None
 
     def graph_rect(self) -> QRectF:
         """The drawing's rectangle with its margin: what exports render."""
