@@ -4,6 +4,7 @@ input(), working directory, live events — and a good run right after every bad
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -273,7 +274,10 @@ def test_cli_trace_times_out_with_the_loop_line(tmp_path: Path) -> None:
                            "-o", str(out)], capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - started
     assert done.returncode == 1, done.stderr
-    assert elapsed < 6, f"took {elapsed:.1f} s"
+    # Within 6 s on an idle machine (cold worker start ~2 s + the 3 s limit); a machine busy with other work
+    # stretches the torch import, so the bound scales with the load per core.
+    load = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    assert elapsed < 6 * load, f"took {elapsed:.1f} s at load {load:.1f} per core"
     trace = Trace.from_json(out.read_text(encoding="utf-8"))
     assert trace.status == "timeout"
     assert trace.error is not None and trace.error.line == 5 and "line 5" in trace.error.message
