@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from gradviz.core.fold import FOLD_KEY, ROOT, FoldedGraph, FoldedView, ViewState, group_id
-from gradviz.core.layered import solve_auto
+from gradviz.core.layered import solve_auto, solve_layered
 from gradviz.core.layout import Layout, LayoutInput, prepare, solve
 from gradviz.core.replay import Replay
 from gradviz.core.trace import Pass
@@ -344,9 +344,10 @@ class GraphView(QGraphicsView):
             assert isinstance(result, tuple)
             self.folded, view = result
             spec = prepare(view.pass_, self.graph.measure(), self._direction)
-            dot = IsolatedDot()
-            self._start(_Pending(next(self._tokens), "first", pending.pass_, view), lambda: solve_auto(spec, dot=dot),
-                        f"Laying out {len(view.pass_.nodes):,} boxes…", cancel=dot.cancel)
+            # The layered layout from the first view on: every later change is laid out by it too, so the
+            # first change does not move everything by the difference between its spacing and dot's.
+            self._start(_Pending(next(self._tokens), "first", pending.pass_, view), lambda: solve_layered(spec),
+                        f"Laying out {len(view.pass_.nodes):,} boxes…")
             return
         self._set_busy(False)
         assert isinstance(result, Layout)
@@ -729,14 +730,14 @@ class GraphView(QGraphicsView):
     def find(self, text: str) -> list[str]:  # type: ignore[override]  # (QWidget.find(WId) is unrelated)
         """Find nodes by variable name or op type; select and centre the first match (zooming in to a
         readable size if needed), and the next one on each repeated call with the same text. On a folded
-        view a match hidden in a box is shown by opening its module (from the state the search started
-        in, so stepping through matches does not leave every group open). Returns every matching node id."""
+        view a match hidden in a box is shown by opening its module, from the state before the first find
+        (until the person opens or closes something), so going through matches does not leave every group
+        open. Returns every matching node id."""
         query, matches, index = self._found
         if text == query and matches and self.source is self._found_in:
             index = (index + 1) % len(matches)
         else:
             matches, index = self.graph.find(text), 0
-            self._find_base = None
         self._found, self._found_in = (text, matches, index), self.source
         if not matches:
             return []
