@@ -81,6 +81,10 @@ class Replay:
         """The step at which the engine executed this node (None if it never ran in this pass)."""
         return self._node_step.get(node_id)
 
+    def out_edges(self, node_id: str) -> list[int]:
+        """Indices (into `Pass.edges`) of the edges leaving this node, without scanning every edge."""
+        return self._out_edges.get(node_id, [])
+
     def node_state(self, node_id: str, k: int) -> str:
         """pending / current / done at step k; "detached" for nodes of a branch cut off the graph."""
         if node_id in self._detached:

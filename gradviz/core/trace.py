@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 SCHEMA = "gradviz.trace/1"
@@ -167,12 +168,17 @@ class Pass:
     detail: str = "full"
     results: tuple[TensorSummary | None, ...] = ()  # what `autograd.grad` returned, input by input
 
+    @cached_property
+    def _by_id(self) -> dict[str, Node]:
+        return {n.id: n for n in reversed(self.nodes)}  # reversed: the first node of an id wins, as before
+
     def node(self, node_id: str) -> Node:
-        """The node with this id (linear scan; build a dict yourself for many look-ups)."""
-        for n in self.nodes:
-            if n.id == node_id:
-                return n
-        raise KeyError(node_id)
+        """The node with this id (a dict built on first use: stepping a 15,000-node pass looks nodes up
+        several times per step)."""
+        try:
+            return self._by_id[node_id]
+        except KeyError:
+            raise KeyError(node_id) from None
 
     def to_dict(self) -> dict[str, Any]:
         return {"call": self.call, "line": self.line, "code": self.code, "status": self.status,

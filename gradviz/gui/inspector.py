@@ -424,7 +424,7 @@ class Inspector(QScrollArea):
             record = pass_.steps[ran - 1]
             for i, g in enumerate(record.grad_outputs):
                 self._tensor(f"grad_out[{i}]", "gradient arriving" + (f" (output {i})" if len(record.grad_outputs) > 1 else ""), g)
-            by_slot: dict[int, Edge] = {e.slot: e for e in pass_.edges if e.src == node.id}
+            by_slot: dict[int, Edge] = {pass_.edges[i].slot: pass_.edges[i] for i in replay.out_edges(node.id)}
             for i, g in enumerate(record.grad_inputs):
                 edge = by_slot.get(i)
                 if edge is not None and edge.kind == "detached":
