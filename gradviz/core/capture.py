@@ -14,6 +14,7 @@ This module is the in-process half; `gradviz.core.runner` runs it in a worker pr
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import sys
 import threading
@@ -32,7 +33,8 @@ from gradviz.core.trace import Edge, ErrorInfo, LeafGrad, Node, Pass, Step, Tens
 
 EventSink = Callable[[dict[str, Any]], None]
 
-_META_KEY = "gradviz"
+_META_KEY = "gradviz"  # node metadata: {"id", "line", "module", "final"}
+_CUTS_KEY = "gradviz.cuts"  # node metadata: inputs that were cut off: [(slot, origin, how, line)]
 _THIS_FILE = __file__
 _TENSOR_BACKWARD_FILE = torch._tensor.__file__
 _OVERRIDES_FILE = torch.overrides.__file__
@@ -43,6 +45,7 @@ _INPLACE_DUNDERS = frozenset({"__iadd__", "__isub__", "__imul__", "__itruediv__"
                               "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__",
                               "__imatmul__", "__setitem__"})
 _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]
+_next_seq = torch._C._autograd._get_sequence_nr  # the sequence number the next autograd node will get
 
 
 @dataclass(frozen=True)
@@ -195,11 +198,16 @@ class _Capture:
         self.namespace: dict[str, Any] = self.module.__dict__
         self._uid = 0
         self._leaf_ids: dict[int, tuple[weakref.ref[torch.Tensor], str]] = {}
+        self._leaf_names: dict[str, str] = {}  # leaf id -> the first name it was seen under
         self._leaf_lines: dict[int, tuple[weakref.ref[torch.Tensor], int | None]] = {}
         self._cut: dict[int, tuple[weakref.ref[torch.Tensor], Any, str]] = {}  # detached tensor -> (origin, how)
         self._module_stack: list[torch.nn.Module] = []
         self._module_names: dict[int, str] = {}
         self._last_tag: tuple[int, int, int, dict[str, Any]] | None = None  # frame id, line, lasti, meta
+        self._main_thread = threading.get_ident()
+        self._span_starts: list[int] = []
+        self._spans: list[list[Any]] = []  # [first seq, end seq, line, module, final], in sequence order
+        self._last_span_key: tuple[int, int | None, int] | None = None
         self._local = threading.local()
         self._lock = threading.RLock()
         self._type_saved_attrs: dict[type, list[str]] = {}
@@ -272,11 +280,13 @@ class _Capture:
             self.capture = capture
 
         def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 - torch's protocol
-            if self.capture._watched and _mutates(func, kwargs):
-                self.capture._before_mutation(args, kwargs)
+            capture = self.capture
+            if capture._watched and _mutates(func, kwargs):
+                capture._before_mutation(args, kwargs)
+            seq = _next_seq()
             out = func(*args, **(kwargs or {}))
             if out is not None:
-                self.capture._on_op(func, args, kwargs, out)
+                capture._on_op(func, args, kwargs, out, seq)
             return out
 
     def _watching(self) -> _Watching:
@@ -309,8 +319,13 @@ class _Capture:
             name = self._module_names.get(id(mod), type(mod).__name__)
         return name
 
-    def _on_op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None, out: Any) -> None:
-        """After every torch function: tag new graph nodes with their line and module; track cut tensors."""
+    def _on_op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None, out: Any,
+               seq: int) -> None:
+        """After every torch function: note the line and module of the graph nodes it made (`seq` is the
+        autograd sequence number before it ran); track cut tensors and new leaves."""
+        main = threading.get_ident() == self._main_thread
+        if main and _next_seq() != seq:
+            self._add_span(seq)
         if isinstance(out, torch.Tensor):
             outs: Iterable[Any] = (out,)
         elif isinstance(out, tuple | list):
@@ -323,7 +338,8 @@ class _Capture:
         for o in outs:
             fn = o.grad_fn
             if fn is not None:
-                self._tag_new(fn)
+                if not main:  # sequence numbers are per thread: tag nodes made in user threads directly
+                    self._tag_new(fn)
                 if self._cut:
                     inputs = inputs if inputs is not None else _tensor_args(args, kwargs)
                     self._note_consumer(fn, inputs)
@@ -335,6 +351,34 @@ class _Capture:
                     continue  # nothing was cut and no cut tensor can flow into this output
                 inputs = inputs if inputs is not None else _tensor_args(args, kwargs)
                 self._note_cut(how, o, inputs)
+
+    def _add_span(self, seq: int, engine_line: int | None = None, engine: bool = False) -> None:
+        """Nodes numbered from `seq` up to the next sequence number were made by the user's current line
+        (inside the current module). Nodes are tagged from these spans only when a pass meets them, so an
+        op costs two counter reads instead of a walk of the graph."""
+        frame = None if engine else self._user_frame(3)
+        line = engine_line if engine else (frame.f_lineno if frame is not None else None)
+        span = [seq, _next_seq(), line, self._module_name(), not engine]
+        if frame is not None:
+            key = (id(frame), line, frame.f_lasti)
+            last = self._last_span_key
+            if last is not None and last[0] == key[0] and last[1] == line and last[2] < key[2]:
+                self._spans[-1][4] = False  # an earlier op of the same statement: not the value assigned
+            self._last_span_key = key
+        self._span_starts.append(seq)
+        self._spans.append(span)
+
+    def _span_info(self, fn: Any) -> dict[str, Any]:
+        """Line, module and whether it is the value its statement assigns, for a node made on this thread."""
+        try:
+            seq = fn._sequence_nr()
+        except (AttributeError, RuntimeError):
+            return {"line": None, "module": None, "final": False}
+        i = bisect.bisect_right(self._span_starts, seq) - 1
+        if i < 0 or seq >= self._spans[i][1]:
+            return {"line": None, "module": None, "final": False}
+        start, end, line, module, final = self._spans[i]
+        return {"line": line, "module": module, "final": final and seq == end - 1}
 
     def _tag_new(self, fn: Any) -> None:
         """Give `fn` and every untagged node behind it an id, line and module (stops at known nodes)."""
@@ -393,8 +437,8 @@ class _Capture:
             return self._leaf_uid(fn.variable)
         meta = fn.metadata
         info = meta.get(_META_KEY)
-        if info is None:  # made by the engine (create_graph) or outside our watch
-            info = meta[_META_KEY] = {"id": self._new_uid(), "line": None, "module": None, "final": False}
+        if info is None:
+            info = meta[_META_KEY] = {"id": self._new_uid(), **self._span_info(fn)}
         return info["id"]
 
     def _note_cut(self, how: str | None, out: torch.Tensor, inputs: list[torch.Tensor]) -> None:
@@ -429,7 +473,7 @@ class _Capture:
                 (i for i, (nf, _) in enumerate(nexts) if nf is None), pos)
             cuts.append((slot, entry[1], entry[2], entry[3]))
         if cuts:
-            fn.metadata[_META_KEY].setdefault("cuts", []).extend(cuts)
+            fn.metadata.setdefault(_CUTS_KEY, []).extend(cuts)
 
     def _push_module(self, module: torch.nn.Module, *_: Any) -> None:
         self._module_stack.append(module)
@@ -474,11 +518,14 @@ class _Capture:
         line = frame.f_lineno if frame is not None else None
         rec = _PassRec(index, call, line, self._code(line), note)
         self._emit({"event": "pass_started", "index": index, "call": call, "line": line})
-        rec.names = self._names_in(frame)
+        # Beyond keep_first a pass is kept in full only if it is the last, whose names the end of the program
+        # gives again: scan the globals only for the first passes (a training loop calls this thousands of times).
+        rec.names = self._names_in(frame, with_globals=index < self.options.keep_first)
         rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
         rec.steps, rec.leaf_steps, rec.leaf_before, rec.leaf_after = [], [], {}, {}
         handles = self._hook(fns, rec)
         self._local.depth = 1
+        seq = _next_seq()
         try:
             result = original(*args, **kwargs)
         except BaseException as e:
@@ -486,6 +533,8 @@ class _Capture:
             raise
         finally:
             self._local.depth = 0
+            if threading.get_ident() == self._main_thread and _next_seq() != seq:
+                self._add_span(seq, line, engine=True)  # nodes made by the engine (create_graph=True)
             for h in handles:
                 h.remove()
             if call == "grad" and rec.status == "ok":
@@ -537,8 +586,7 @@ class _Capture:
                 continue
             fns.append((uid, fn))
             nodes[uid] = self._fn_rec(uid, fn, "function")
-            info = fn.metadata.get(_META_KEY) or {}
-            for slot, origin, how, line in info.get("cuts", ()):
+            for slot, origin, how, line in fn.metadata.get(_CUTS_KEY, ()):
                 cuts.append((uid, slot, origin, how, line))
             for slot, (nf, _) in enumerate(getattr(fn, "next_functions", ())):
                 if nf is None:
@@ -589,7 +637,8 @@ class _Capture:
     def _fn_rec(self, uid: str, fn: Any, kind: str) -> _NodeRec:
         if type(fn).__name__ == "AccumulateGrad":
             return self._leaf_rec(uid, fn.variable, kind if kind == "detached" else "leaf")
-        info = fn.metadata.get(_META_KEY) or {}
+        self._node_uid(fn)
+        info = fn.metadata[_META_KEY]
         saved, attrs = self._saved(fn) if self.options.saved else ({}, {})
         line = info.get("line")
         hint = self.assign_targets.get(line) if info.get("final") else None
@@ -767,7 +816,7 @@ class _Capture:
             return rec.summ(t, limit)
 
         leaf_grads = tuple(
-            LeafGrad(uid, (names.get(uid) or [None])[0], summ(rec.leaf_before.get(uid)),
+            LeafGrad(uid, (names.get(uid) or [self._leaf_names.get(uid)])[0], summ(rec.leaf_before.get(uid)),
                      summ((rec.leaf_after or {}).get(uid)))
             for uid in (rec.leaf_before or {}) if uid in nodes)
         if not full:
@@ -789,10 +838,11 @@ class _Capture:
 
     # ---------------------------------------------------------------- names
 
-    def _names_in(self, frame: Any) -> dict[str, list[str]]:
-        """node id -> the user's names for it, from the calling frame's locals and the program's globals."""
+    def _names_in(self, frame: Any, with_globals: bool = True) -> dict[str, list[str]]:
+        """node id -> the user's names for it, from the calling frame's locals and the program's globals.
+        Leaves' first names are remembered for passes that skip the globals."""
         names: dict[str, list[str]] = {}
-        scopes = [self.namespace]
+        scopes = [self.namespace] if with_globals else []
         if frame is not None and frame.f_locals is not self.namespace:
             scopes.insert(0, frame.f_locals)
         for scope in scopes:
@@ -800,6 +850,8 @@ class _Capture:
                 uid = self._tensor_uid(value)
                 if uid is not None and name not in names.setdefault(uid, []):
                     names[uid].append(name)
+                    if value.grad_fn is None:
+                        self._leaf_names.setdefault(uid, name)
         return names
 
     def _tensor_uid(self, t: torch.Tensor) -> str | None:
@@ -882,9 +934,10 @@ class _Watching:
         apply = _ORIGINAL_APPLY.__func__
 
         def apply_watched(cls: type, *args: Any, **kwargs: Any) -> Any:
+            seq = _next_seq()
             out = apply(cls, *args, **kwargs)
             if out is not None:
-                c._on_op(apply_watched, args, kwargs, out)
+                c._on_op(apply_watched, args, kwargs, out, seq)
             return out
 
         torch.autograd.Function.apply = classmethod(apply_watched)  # type: ignore[method-assign,assignment]
