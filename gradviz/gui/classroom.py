@@ -28,7 +28,7 @@ def menu_holding(window: MainWindow, action_name: str) -> tuple[QMenu | None, QA
 
 
 def install_classroom(window: MainWindow) -> tuple[ExportActions, Presenter, LessonDock]:
-    """Add the Export submenu (File), presentation mode (View, F5) and the Lessons dock (View, Examples) to
+    """Add the Export submenu (File), presentation mode (View, F5) and the Lessons dock (View, Ctrl+L) to
     `window`. Call once the window is built: the dock's slots must run after the window's own."""
     exporter = ExportActions(window)
     file_menu, export_action = menu_holding(window, "exportAction")
@@ -37,13 +37,9 @@ def install_classroom(window: MainWindow) -> tuple[ExportActions, Presenter, Les
 
     dock = LessonDock(window)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.addAction(dock.toggle_action)  # Ctrl+L works with the menus closed
     dock.hide()
     window.restoreDockWidget(dock)  # shown again if it was open when the window last closed
-    examples = window.examples_menu
-    first = examples.actions()[0] if examples.actions() else None
-    examples.insertAction(first, dock.toggle_action)
-    if first is not None:
-        examples.insertSeparator(first)
     view_menu, _ = menu_holding(window, "fitAction")
     if view_menu is not None:
         view_menu.addSeparator()

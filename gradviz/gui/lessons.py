@@ -399,7 +399,7 @@ def _rule(parent: QWidget) -> QFrame:
 
 
 class LessonDock(QDockWidget):
-    """The lesson panel in a dock (right side, hidden until opened from View or Examples > Lessons)."""
+    """The lesson panel in a dock (right side, hidden until opened with View > Lessons or Ctrl+L)."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
