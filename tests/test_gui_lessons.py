@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from PySide6.QtCore import QSettings, QStandardPaths, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QStandardPaths, Qt
 from PySide6.QtWidgets import QLabel
 
 from gradviz.core.lessons import FAIL, PASS, SHOWN, find_leaf, load_lessons, resolve_target
@@ -136,8 +136,11 @@ def test_an_edited_program_is_checked_again_and_can_fail(window: MainWindow, qtb
     window.editor.document().setModified(False)
 
 
-def test_retranslate_resets_the_texts(window: MainWindow) -> None:
-    panel = window.lesson_dock.panel
+def test_a_language_change_resets_the_texts(window: MainWindow) -> None:
+    panel, dock = window.lesson_dock.panel, window.lesson_dock
     panel.next_button.setText("")
-    panel.retranslate()
+    dock.setWindowTitle("")
+    for widget in (panel, dock):
+        QCoreApplication.sendEvent(widget, QEvent(QEvent.Type.LanguageChange))
     assert panel.next_button.text() and panel.run_button.text() and panel.checks_heading.text()
+    assert dock.windowTitle()

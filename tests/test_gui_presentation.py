@@ -5,7 +5,7 @@ the choices are remembered."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QEventLoop, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QPlainTextEdit
@@ -171,7 +171,9 @@ def test_presenting_gives_the_code_its_width_and_the_graph_the_rest(window: Main
     assert code >= min(widest, 0.3 * window.width()) and graph > 0 and inspector == 0
 
 
-def test_retranslate_resets_the_texts(window: MainWindow, presenter) -> None:
+def test_a_language_change_resets_the_texts(window: MainWindow, presenter) -> None:
     presenter.toggle_action.setText("")
-    presenter.retranslate()
+    window.exporter.copy_action.setText("")
+    QCoreApplication.sendEvent(window, QEvent(QEvent.Type.LanguageChange))
     assert presenter.toggle_action.text() and presenter.menu.title() and presenter.code_action.text()
+    assert window.exporter.copy_action.text()
