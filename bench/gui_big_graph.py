@@ -13,6 +13,7 @@ d_model 128, nhead 8, dim_feedforward 512, seq 32, batch 4) and cached as JSON u
 Optionally saves PNGs of the view (`--png DIR`).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/gui_big_graph.py [--layers 200] [--png /tmp] [--recapture]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/gui_big_graph.py --layers 3 --fold-nodes 50   # same, small model
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--png", type=Path, default=None, help="save view grabs into this folder")
     parser.add_argument("--recapture", action="store_true")
+    parser.add_argument("--fold-nodes", type=int, default=None,
+                        help="fold passes over this many nodes (to compare with a small model folded alike)")
     parser.add_argument("--capture", nargs=2, metavar=("LAYERS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.capture:
@@ -125,6 +128,8 @@ def main() -> int:
         until(lambda: window.isVisible())
         app.processEvents()
         view, scene = window.graph_view, window.scene
+        if args.fold_nodes is not None:
+            view.fold_nodes = args.fold_nodes
         paints = Paints()
         view.viewport().installEventFilter(paints)
         mem.append(("window shown", rss_mb()))
@@ -162,6 +167,7 @@ def main() -> int:
                              f"CPU median {statistics.median(cpu):.1f} ms, max {max(cpu):.1f} ms; wall median "
                              f"{statistics.median(wall):.1f} ms"))
                 window.stepper.set_step(0)
+                view.set_step(0)
                 app.processEvents()
 
         timed_steps(f"first view ({len(scene.nodes)} boxes)")

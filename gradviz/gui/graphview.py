@@ -57,6 +57,7 @@ BUSY_DELAY_MS = 300  # background layouts quicker than this never show the busy 
 # draws one overview item instead of thousands of detailed ones.
 OVERVIEW_NODES, OVERVIEW_ZOOM = 300, 0.2
 MIN_ZOOM, MAX_ZOOM = 0.002, 8.0
+READABLE_ZOOM = 0.8  # a folded view is never fitted smaller than this: its boxes are there to be read
 FIND_ZOOM = 0.8
 WHEEL_STEP = 1.0015  # zoom factor per wheel angle unit (1/8 degree): 120 units = one notch = ~20 %
 
@@ -204,24 +205,39 @@ class BusyOverlay(QFrame):
 
 class Locator(QLabel):
     """A line at the top of the view saying where the engine is when its current node is hidden inside a
-    folded box: which op, in which module, which block of a folded run."""
+    folded box: which op, in which module, which block of a folded run (elided to the view's width, whole
+    in its tooltip). A child of the view, not of its viewport, so scrolling does not carry it away."""
 
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
+    def __init__(self, view: QGraphicsView) -> None:
+        super().__init__(view)
+        self.view = view
         self.setObjectName("stepLocator")
         self.setStyleSheet("QLabel { background: rgba(30, 34, 42, 200); color: white; border-radius: 6px;"
                            " padding: 4px 10px; font-size: 13px; }")
+        self.full = ""
         self.hide()
 
     def show_text(self, text: str) -> None:
         if not text:
+            self.full = ""
             self.hide()
             return
-        if text != self.text():
-            self.setText(text)
-            self.adjustSize()
-        self.move(8, 8)
+        if text != self.full:
+            self.full = text
+            self.setToolTip(text)
+            self.place()
         self.show()
+        self.raise_()
+
+    def place(self) -> None:
+        """Elide to the viewport's width and sit in its top-left corner."""
+        if not self.full:
+            return
+        port = self.view.viewport().geometry()
+        room = max(80, port.width() - 16 - 22)  # 22: the label's padding
+        self.setText(self.fontMetrics().elidedText(self.full, Qt.TextElideMode.ElideMiddle, room))
+        self.adjustSize()
+        self.move(port.left() + 8, port.top() + 8)
 
 
 @dataclass
@@ -262,9 +278,9 @@ class GraphView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
         self.fold_nodes = FOLD_NODES
-        self.busy = BusyOverlay(self.viewport())
+        self.busy = BusyOverlay(self)  # children of the view: scrolling the viewport would carry them along
         self.busy.cancel_requested.connect(self.cancel_layout)
-        self.locator = Locator(self.viewport())
+        self.locator = Locator(self)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)  # a cancelled pure-Python layout may still be finishing in the other
         self._tokens = itertools.count(1)
@@ -645,11 +661,11 @@ class GraphView(QGraphicsView):
         replay = self.replay()
         node = replay.node(node_id) if replay is not None else None
         module = fg.module_of(node_id) or "top level"
-        parts = [f"step {k:,} / {len(view.source.steps):,}", f"{node.type if node else node_id} in {module}"]
+        parts = [f"step {k:,} / {len(view.source.steps):,}", node.type if node else node_id, module]
         for rid, index in fg.locate(node_id):
             run = fg.runs[rid]
             if run.members[index] not in view.state.expanded and rid not in view.state.unfolded:
-                parts.append(f"block {index + 1} of {len(run.members)} folded in {rid[len('run:'):]}")
+                parts.append(f"block {index + 1} of {len(run.members)} (folded)")
         return "  ·  ".join(parts)
 
     def inspected(self, selected: str | None, k: int) -> tuple[Replay | None, str | None, int]:
@@ -708,13 +724,20 @@ class GraphView(QGraphicsView):
         self.set_zoom(self.zoom() / 1.25)
 
     def fit(self) -> None:
-        """Show the whole graph (never magnified beyond 100 %, so small graphs stay crisp)."""
+        """Show the whole graph (never magnified beyond 100 %, so small graphs stay crisp). A folded view
+        too tall to be read whole is shown from its top (where backward starts) at `READABLE_ZOOM`; the
+        minimap shows the rest."""
         rect = self.graph.sceneRect()
         if rect.isEmpty():
             return
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.0:
             self.set_zoom(1.0)
+        elif self.folded_view is not None and self.zoom() < READABLE_ZOOM:
+            self.set_zoom(READABLE_ZOOM)
+            half = self.viewport().height() / 2 / self.zoom()
+            self.centerOn(rect.center().x(), rect.top() + half)
+            return
         else:
             self._on_zoomed()
         self.centerOn(rect.center())
@@ -780,6 +803,7 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
         self.busy.recentre()
+        self.locator.place()
         if self.folded_view is not None:
             self._fit_view_rect()
         self.minimap.reposition()
