@@ -129,7 +129,8 @@ class ExportActions(QObject):
             else:
                 raise ValueError(f"not a view export: {kind!r}")
         except OSError as e:
-            return self._failed(path, e)
+            self._failed(path, e)
+            return None
         return self._done(kind, path)
 
     def export_walk(self, kind: str) -> Path | None:
@@ -154,7 +155,8 @@ class ExportActions(QObject):
             else:
                 raise ValueError(f"not a walk export: {kind!r}")
         except OSError as e:
-            return self._failed(path, e)
+            self._failed(path, e)
+            return None
         return self._done(kind, path)
 
     def copy_image(self) -> bool:
@@ -201,4 +203,3 @@ class ExportActions(QObject):
 
     def _failed(self, path: Path, error: OSError) -> None:
         self._window.show_message(self.tr("Cannot export"), f"{path}: {error}")
-        return None

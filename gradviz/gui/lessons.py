@@ -324,7 +324,7 @@ class LessonPanel(QWidget):
         lesson = self.current_lesson()
         while self._checks_layout.count():
             item = self._checks_layout.takeAt(0)
-            widget = item.widget()
+            widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.hide()
                 widget.setParent(None)  # out of findChildren now, not at the deferred delete

@@ -3,6 +3,7 @@ light or a dark graph theme, the code pane optional, and the replay driven by ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -367,13 +368,15 @@ class Presenter(QObject):
             return False
         stepper = self._window.stepper
         key = event.key()
-        clicker = {Qt.Key.Key_PageDown: stepper.next, Qt.Key.Key_PageUp: stepper.previous,
-                   Qt.Key.Key_Escape: self.leave}
+        clicker: dict[int, Callable[[], None]] = {Qt.Key.Key_PageDown.value: stepper.next,
+                                                  Qt.Key.Key_PageUp.value: stepper.previous,
+                                                  Qt.Key.Key_Escape.value: self.leave}
         action = clicker.get(key)
         if action is None and not _takes_text(receiver if receiver is not None else QApplication.focusWidget()):
-            keys = {Qt.Key.Key_Right: stepper.next, Qt.Key.Key_Left: stepper.previous,
-                    Qt.Key.Key_Space: stepper.toggle_play, Qt.Key.Key_Home: stepper.first, Qt.Key.Key_End: stepper.last,
-                    Qt.Key.Key_P: self.play_from_start}
+            keys: dict[int, Callable[[], None]] = {
+                Qt.Key.Key_Right.value: stepper.next, Qt.Key.Key_Left.value: stepper.previous,
+                Qt.Key.Key_Space.value: stepper.toggle_play, Qt.Key.Key_Home.value: stepper.first,
+                Qt.Key.Key_End.value: stepper.last, Qt.Key.Key_P.value: self.play_from_start}
             action = keys.get(key)
         if action is None:
             return False
