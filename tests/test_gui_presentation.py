@@ -171,6 +171,21 @@ def test_presenting_gives_the_code_its_width_and_the_graph_the_rest(window: Main
     assert code >= min(widest, 0.3 * window.width()) and graph > 0 and inspector == 0
 
 
+def test_closing_while_presenting_saves_the_normal_window(window: MainWindow, presenter, monkeypatch) -> None:
+    saved: list[bool] = []
+    monkeypatch.setattr(window, "maybe_keep_changes", lambda: False)  # the close is then refused
+    monkeypatch.setattr(window, "save_window_settings", lambda: saved.append(window.isFullScreen()))
+    presenter.enter()
+    window.close()
+    assert not presenter.is_presenting() and not window.isFullScreen() and window.isVisible()
+    monkeypatch.setattr(window, "maybe_keep_changes", lambda: True)
+    monkeypatch.setattr(window.controller, "shutdown", lambda: None)  # the module's later tests still run
+    presenter.enter()
+    window.close()
+    assert saved == [False]
+    window.show()
+
+
 def test_a_language_change_resets_the_texts(window: MainWindow, presenter) -> None:
     presenter.toggle_action.setText("")
     window.exporter.copy_action.setText("")

@@ -119,7 +119,7 @@ class Presenter(QObject):
         self._split_timer.timeout.connect(self._share_split)
         self._fit_timer = QTimer(self, singleShot=True, interval=0)
         self._fit_timer.timeout.connect(self._fit_graph)
-        window.installEventFilter(self)  # for LanguageChange
+        window.installEventFilter(self)  # for LanguageChange and Close
         window.graph_view.viewport().installEventFilter(self)  # resized while presenting: fit the graph again
         window.main_split.installEventFilter(self)  # resized while presenting: share it out again
         window.graph_view.layout_ready.connect(self._on_layout_ready)
@@ -211,6 +211,8 @@ class Presenter(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         if watched is self._window and event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
+        elif watched is self._window and event.type() == QEvent.Type.Close and self._saved is not None:
+            self.leave()  # before the window saves its geometry: the next start opens as a normal window
         elif self._saved is not None and event.type() == QEvent.Type.Resize:
             if watched is self._window.graph_view.viewport():
                 self._fit_timer.start()
