@@ -15,6 +15,7 @@ from gradviz.core.replay import CURRENT, DONE, PENDING
 from gradviz.core.trace import Edge, Node, Pass, Step, Trace
 from gradviz.gui.graphview import GraphView
 from gradviz.gui.mainwindow import MainWindow
+from gradviz.gui.scene import NodeItem
 from gradviz.gui.settings import Settings
 from tests.test_replay import chain_pass
 
@@ -310,3 +311,28 @@ def test_cancel_stops_a_background_layout(qtbot, monkeypatch, transformer: Pass)
         qtbot.mouseClick(view.busy.cancel_button, Qt.MouseButton.LeftButton)
     assert failed.args == ["cancelled"] and not view.is_busy()
     qtbot.waitUntil(lambda: not view._jobs, timeout=LAYOUT_MS)
+
+
+# ------------------------------------------------------------------------------------------------ drawing
+
+
+def test_only_boxes_inside_the_viewport_are_painted(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    p = chain_pass(400)
+    view = GraphView()
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    view.show_pass(p, background=False)
+    view.set_zoom(1.0)
+    painted: list[str] = []
+    original = NodeItem.paint
+
+    def paint(self, painter, option, widget=None) -> None:  # type: ignore[no-untyped-def]
+        painted.append(self.node.id)
+        original(self, painter, option, widget)
+
+    monkeypatch.setattr(NodeItem, "paint", paint)
+    view.grab()  # paints the viewport as a screen would (offscreen windows are not always exposed)
+    visible = view.visible_scene_rect()
+    assert painted and len(painted) < len(p.nodes) / 10
+    assert all(view.graph.nodes[nid].sceneBoundingRect().intersects(visible) for nid in painted)

@@ -358,7 +358,7 @@ class GraphView(QGraphicsView):
         self._pending = None
         if pending.kind == "fold":
             assert isinstance(result, tuple)
-            self.folded, view = result
+            self.folded, view, self._replay = result
             spec = prepare(view.pass_, self.graph.measure(), self._direction)
             # The layered layout from the first view on: every later change is laid out by it too, so the
             # first change does not move everything by the difference between its spacing and dot's.
@@ -821,7 +821,8 @@ class GraphView(QGraphicsView):
         return self.mapFromScene(scene_point)
 
 
-def _fold(pass_: Pass) -> tuple[FoldedGraph, FoldedView]:
-    """A big pass's module tree and its first view (runs folded, modules opened while they fit)."""
+def _fold(pass_: Pass) -> tuple[FoldedGraph, FoldedView, Replay]:
+    """A big pass's module tree, its first view (runs folded, modules opened while they fit) and its replay
+    in the engine's numbering (built here, off the GUI thread, rather than on the first step)."""
     fg = FoldedGraph(pass_)
-    return fg, fg.view(fg.collapse_all(FIRST_VIEW_ITEMS))
+    return fg, fg.view(fg.collapse_all(FIRST_VIEW_ITEMS)), Replay(pass_)

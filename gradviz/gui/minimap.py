@@ -36,7 +36,7 @@ class Minimap(QWidget):
         self._pixmap: QPixmap | None = None
         self._segments: dict[int, QLineF] = {}
         self._segments_of: object = None
-        self._to_map = QTransform()
+        self._look: object = None  # the scene's Style the picture was drawn with (a theme change redraws)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)
@@ -125,8 +125,10 @@ class Minimap(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt API)
         if self.view.graph.sceneRect().isEmpty():
             return
-        if self._pixmap is None or self._pixmap.size() != self.size() * self.devicePixelRatioF():
-            self._pixmap = self._render()
+        look = self.view.graph.look
+        if (self._pixmap is None or self._pixmap.size() != self.size() * self.devicePixelRatioF()
+                or self._look is not look):
+            self._pixmap, self._look = self._render(), look
         painter = QPainter(self)
         painter.drawPixmap(0, 0, self._pixmap)
         style = self.view.graph.look
