@@ -58,6 +58,7 @@ BUSY_DELAY_MS = 300  # background layouts quicker than this never show the busy 
 OVERVIEW_NODES, OVERVIEW_ZOOM = 300, 0.2
 MIN_ZOOM, MAX_ZOOM = 0.002, 8.0
 READABLE_ZOOM = 0.8  # a folded view is never fitted smaller than this: its boxes are there to be read
+LOCATOR_ROOM = 36  # pixels kept free above a folded view fitted from its top
 FIND_ZOOM = 0.8
 WHEEL_STEP = 1.0015  # zoom factor per wheel angle unit (1/8 degree): 120 units = one notch = ~20 %
 
@@ -735,7 +736,7 @@ class GraphView(QGraphicsView):
             self.set_zoom(1.0)
         elif self.folded_view is not None and self.zoom() < READABLE_ZOOM:
             self.set_zoom(READABLE_ZOOM)
-            half = self.viewport().height() / 2 / self.zoom()
+            half = (self.viewport().height() / 2 - LOCATOR_ROOM) / self.zoom()  # room for the locator line
             self.centerOn(rect.center().x(), rect.top() + half)
             return
         else:
