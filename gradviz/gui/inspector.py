@@ -6,7 +6,7 @@ import html
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from gradviz.core.layout import format_number, format_shape
 from gradviz.core.replay import Replay
 from gradviz.core.trace import Edge, Node, Pass, TensorSummary
-from gradviz.gui.derivatives import rule_for
+from gradviz.gui.derivatives import translated_rule
 
 INLINE_MAX = 8  # up to this many elements (0-D/1-D) the values are written out in one line
 TABLE_MAX_ROWS, TABLE_MAX_COLS = 12, 8  # up to this the values go in a table; beyond, stats and a heat map
@@ -132,7 +132,7 @@ class TensorView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         mono = _mono(self.font())
-        shape = "scalar" if not summary.shape else format_shape(summary.shape)
+        shape = self.tr("scalar") if not summary.shape else format_shape(summary.shape)
         meta = QLabel(f"{shape} {summary.dtype.replace('torch.', '')}", self)
         meta.setObjectName("tensorMeta")
         meta.setStyleSheet(f"color: {muted(self.palette())};")
@@ -167,7 +167,7 @@ class TensorView(QWidget):
                 pic.setPixmap(QPixmap.fromImage(image.scaled(image.width() * factor, image.height() * factor,
                                                              Qt.AspectRatioMode.IgnoreAspectRatio,
                                                              Qt.TransformationMode.FastTransformation)))
-                pic.setToolTip("blue < 0 < red, scaled to the largest |value|; magenta = NaN/Inf")
+                pic.setToolTip(self.tr("blue < 0 < red, scaled to the largest |value|; magenta = NaN/Inf"))
                 layout.addWidget(pic)
 
     def display_text(self) -> str:
@@ -222,7 +222,7 @@ class TensorView(QWidget):
         for k in ("nan", "inf"):
             if s.get(k):
                 parts.append(f"{k}: {fmt_number(s[k])}")
-        return "  ".join(parts) if parts else "(values not kept)"
+        return "  ".join(parts) if parts else self.tr("(values not kept)")
 
 
 class Inspector(QScrollArea):
@@ -281,8 +281,8 @@ class Inspector(QScrollArea):
                 node = None
         if node is None or replay is None:
             self._node_id = None
-            hint = QLabel("Click a node in the graph to inspect it.\n\nStep through backward() with the timeline "
-                          "below (← → Space).", self._body)
+            hint = QLabel(self.tr("Click a node in the graph to inspect it.\n\nStep through backward() with the "
+                                  "timeline below (← → Space)."), self._body)
             hint.setWordWrap(True)
             hint.setStyleSheet(f"color: {muted(self.palette())};")
             self._layout.addWidget(hint)
@@ -293,6 +293,15 @@ class Inspector(QScrollArea):
     def set_step(self, step: int) -> None:
         """Same node, another step: only the gradient sections change."""
         self.show_node(self._replay, self._node_id, step)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        """Rebuild the shown node's texts in the current language."""
+        self.show_node(self._replay, self._node_id, self._step)
 
     # -- building -------------------------------------------------------------------------------------------
 
@@ -352,8 +361,10 @@ class Inspector(QScrollArea):
         font.setBold(True)
         title.setFont(font)
         self._fields["type"] = node.type
-        kind = {"leaf": "leaf tensor (AccumulateGrad)", "detached": "detached: no gradient flows here",
-                "function": "operation"}.get(node.kind, node.kind)
+        kinds = {"leaf": QT_TRANSLATE_NOOP("Inspector", "leaf tensor (AccumulateGrad)"),
+                 "detached": QT_TRANSLATE_NOOP("Inspector", "detached: no gradient flows here"),
+                 "function": QT_TRANSLATE_NOOP("Inspector", "operation")}
+        kind = self.tr(kinds[node.kind]) if node.kind in kinds else node.kind
         if node.names:
             self._fields["names"] = ", ".join(node.names)
             names = self._label(f"<span style='font-size:12pt'><b>{html.escape(', '.join(node.names))}</b></span>"
@@ -366,34 +377,34 @@ class Inspector(QScrollArea):
             self._fields["line"] = str(node.line)
             code = html.escape((node.code or "").strip())
             self._fields["code"] = (node.code or "").strip()
-            link = self._label(f'<a href="line:{node.line}">line {node.line}</a>'
+            link = self._label(f'<a href="line:{node.line}">{self.tr("line {0}").format(node.line)}</a>'
                                + (f"&nbsp; <code>{code}</code>" if code else ""), name="nodeLine", rich=True)
             link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
             link.linkActivated.connect(self._on_link)
         if node.module:
             self._fields["module"] = node.module
-            self._label(f"in module {node.module}", name="nodeModule").setStyleSheet(f"color: {muted(self.palette())};")
+            self._label(self.tr("in module {0}").format(node.module), name="nodeModule").setStyleSheet(f"color: {muted(self.palette())};")
 
-        rule = rule_for(node.type)
+        rule = translated_rule(node.type)
         if rule and node.kind != "detached":
             self._fields["rule"] = rule
-            self._heading("Derivative rule")
+            self._heading(self.tr("Derivative rule"))
             r = self._label(rule, name="nodeRule")
             r.setFont(_mono(self._body.font()))
             r.setStyleSheet("background: palette(alternate-base); padding: 4px; border-radius: 3px;")
 
         if node.attrs:
-            self._heading("Attributes")
+            self._heading(self.tr("Attributes"))
             text = "\n".join(f"{saved_name(k)} = {fmt_number(v) if not isinstance(v, (list, tuple)) else list(v)}"
                              for k, v in node.attrs.items())
             self._label(text, name="nodeAttrs").setFont(_mono(self._body.font()))
 
         if node.kind == "leaf" and node.tensor is not None:
-            self._heading("Value")
-            self._tensor("tensor", "the leaf tensor", node.tensor)
+            self._heading(self.tr("Value"))
+            self._tensor("tensor", self.tr("the leaf tensor"), node.tensor)
 
         if node.saved:
-            self._heading("Saved for backward")
+            self._heading(self.tr("Saved for backward"))
             for name, summary in node.saved.items():
                 self._tensor(f"saved:{name}", f"<code>{html.escape(saved_name(name))}</code>", summary)
 
@@ -408,41 +419,44 @@ class Inspector(QScrollArea):
         self._fields["state"] = state
         n = replay.total
         self._separator()
-        self._heading(f"At step {step} / {n}")
-        explain = {
-            "pending": "not reached yet: the engine has not run this node.",
-            "current": "running now: gradient arrives and is sent on.",
-            "done": "done: its gradients have been sent on.",
-            "detached": "cut off from the graph, so backward() never reaches it.",
-            "unused": "the engine did not run this node in this pass.",
+        self._heading(self.tr("At step {0} / {1}").format(step, n))
+        word, explain = {
+            "pending": (self.tr("pending"), self.tr("not reached yet: the engine has not run this node.")),
+            "current": (self.tr("current"), self.tr("running now: gradient arrives and is sent on.")),
+            "done": (self.tr("done"), self.tr("done: its gradients have been sent on.")),
+            "detached": (self.tr("detached"), self.tr("cut off from the graph, so backward() never reaches it.")),
+            "unused": (self.tr("unused"), self.tr("the engine did not run this node in this pass.")),
         }[state]
         colour = {"current": "#e37400", "done": "#188038", "detached": "#80868b"}.get(state, "#5f6368")
-        self._label(f"<span style='color:{colour}'><b>{state}</b></span> — {html.escape(explain)}", name="nodeState",
+        self._label(f"<span style='color:{colour}'><b>{html.escape(word)}</b></span> — {html.escape(explain)}", name="nodeState",
                     rich=True)
         ran = replay.step_of(node.id)
         if state in ("done", "current") and ran is not None:
             record = pass_.steps[ran - 1]
             for i, g in enumerate(record.grad_outputs):
-                self._tensor(f"grad_out[{i}]", "gradient arriving" + (f" (output {i})" if len(record.grad_outputs) > 1 else ""), g)
+                arriving = self.tr("gradient arriving (output {0})").format(i) if len(record.grad_outputs) > 1 \
+                    else self.tr("gradient arriving")
+                self._tensor(f"grad_out[{i}]", arriving, g)
             by_slot: dict[int, Edge] = {pass_.edges[i].slot: pass_.edges[i] for i in replay.out_edges(node.id)}
             for i, g in enumerate(record.grad_inputs):
                 edge = by_slot.get(i)
                 if edge is not None and edge.kind == "detached":
-                    cut = f" by {edge.cut}" if edge.cut else ""
-                    self._label(f"input {i} → <b>{html.escape(self._name_of(pass_, edge.dst))}</b>: cut off"
-                                f"{html.escape(cut)}, gets nothing", name=f"cut:{i}", rich=True)
+                    target = f"<b>{html.escape(self._name_of(pass_, edge.dst))}</b>"
+                    text = (self.tr("input {0} → {1}: cut off by {2}, gets nothing").format(i, target, html.escape(edge.cut))
+                            if edge.cut else self.tr("input {0} → {1}: cut off, gets nothing").format(i, target))
+                    self._label(text, name=f"cut:{i}", rich=True)
                     continue
-                target = html.escape(self._name_of(pass_, edge.dst)) if edge else "nothing (needs no gradient)"
-                self._tensor(f"grad_in[{i}]", f"sent to input {i} → <b>{target}</b>", g)
+                target = html.escape(self._name_of(pass_, edge.dst)) if edge else self.tr("nothing (needs no gradient)")
+                self._tensor(f"grad_in[{i}]", self.tr("sent to input {0} → {1}").format(i, f"<b>{target}</b>"), g)
         if node.kind == "leaf":
             leaf = replay.leaf_record(node.id)
             if leaf is not None:
-                self._heading(".grad  before → after")
-                self._tensor("grad_before", "before this pass", leaf.before)
+                self._heading(self.tr(".grad  before → after"))
+                self._tensor("grad_before", self.tr("before this pass"), leaf.before)
                 if state in ("done", "current"):
-                    self._tensor("grad_after", "after", leaf.after)
+                    self._tensor("grad_after", self.tr("after"), leaf.after)
                 else:
-                    self._label("after: (not accumulated yet)", name="gradAfterPending").setStyleSheet(f"color: {muted(self.palette())};")
+                    self._label(self.tr("after: (not accumulated yet)"), name="gradAfterPending").setStyleSheet(f"color: {muted(self.palette())};")
 
     def _on_link(self, href: str) -> None:
         if href.startswith("line:"):

@@ -6,7 +6,16 @@ import json
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QByteArray,
+    QCoreApplication,
+    QEvent,
+    QObject,
+    QStandardPaths,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -24,6 +33,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QSplitter,
@@ -41,11 +51,12 @@ from gradviz.gui.controller import RunController
 from gradviz.gui.editor import CodeEditor
 from gradviz.gui.examples import Example, list_examples
 from gradviz.gui.graphview import GraphView
+from gradviz.gui.i18n import LANGUAGES, TextKeeper, current_language, install_language
 from gradviz.gui.inspector import Inspector
 from gradviz.gui.outputpanel import OutputPanel
 from gradviz.gui.scene import GraphScene
 from gradviz.gui.settings import Settings
-from gradviz.gui.stepper import Stepper
+from gradviz.gui.stepper import Stepper, call_name
 from gradviz.gui.theme import DARK, LIGHT, Theme
 
 AUTOSAVE_DELAY_MS = 3000  # after the last edit
@@ -98,8 +109,10 @@ class MainWindow(QMainWindow):
         self._trace: Trace | None = None
         self._replay: Replay | None = None
         self._run_started = 0.0
+        self._run_seconds = 0.0
         self._kept_zoom: float | None = None
         self._loading = False  # set_source is replacing the text: not an edit to autosave
+        self._texts = TextKeeper("MainWindow")  # fixed texts, set again on each language change
 
         theme = self.settings.theme()
         self.controller = RunController(timeout=self.settings.timeout(), warm=warm, parent=self)
@@ -146,7 +159,8 @@ class MainWindow(QMainWindow):
         self.search_box = QLineEdit()
         self.search_box.setObjectName("searchBox")
         self.search_box.setAccessibleName("searchBox")
-        self.search_box.setPlaceholderText("Find node: variable or op (Ctrl+F)")
+        self._texts.keep(self.search_box.setPlaceholderText,
+                         QT_TRANSLATE_NOOP("MainWindow", "Find node: variable or op (Ctrl+F)"))
         self.search_box.setClearButtonEnabled(True)
         self.search_box.setMaximumWidth(280)
         self.search_box.textChanged.connect(self.find_nodes)
@@ -161,7 +175,7 @@ class MainWindow(QMainWindow):
         graph_col.setSpacing(0)
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 4)
-        self.graph_title = QLabel("Run a program to see its autograd graph")
+        self.graph_title = QLabel(self.tr("Run a program to see its autograd graph"))
         self.graph_title.setObjectName("graphTitle")
         font = self.graph_title.font()
         font.setBold(True)
@@ -169,13 +183,15 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.graph_title, 1)
         bar.addWidget(self.search_count)
         bar.addWidget(self.search_box)
-        for name, tip, slot in (("zoomOutButton", "Zoom out (Ctrl+-)", self._zoom_out),
-                                ("zoomFitButton", "Fit the graph (Ctrl+0)", self.fit_graph),
-                                ("zoomInButton", "Zoom in (Ctrl+=)", self._zoom_in)):
+        for name, text, tip, slot in (
+                ("zoomOutButton", "−", QT_TRANSLATE_NOOP("MainWindow", "Zoom out (Ctrl+-)"), self._zoom_out),
+                ("zoomFitButton", QT_TRANSLATE_NOOP("MainWindow", "Fit"),
+                 QT_TRANSLATE_NOOP("MainWindow", "Fit the graph (Ctrl+0)"), self.fit_graph),
+                ("zoomInButton", "+", QT_TRANSLATE_NOOP("MainWindow", "Zoom in (Ctrl+=)"), self._zoom_in)):
             b = QToolButton()
             b.setObjectName(name)
-            b.setText({"zoomOutButton": "−", "zoomFitButton": "Fit", "zoomInButton": "+"}[name])
-            b.setToolTip(tip)
+            self._texts.keep(b.setText, text)
+            self._texts.keep(b.setToolTip, tip)
             b.setAutoRaise(True)
             b.clicked.connect(slot)
             bar.addWidget(b)
@@ -209,7 +225,8 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
 
     def _action(self, text: str, slot, shortcut=None, name: str | None = None) -> QAction:  # noqa: ANN001
-        action = QAction(text, self)
+        action = QAction(self)
+        self._texts.keep(action.setText, text)  # callers wrap `text` in QT_TRANSLATE_NOOP
         if shortcut is not None:
             if isinstance(shortcut, (list, tuple)):
                 action.setShortcuts([QKeySequence(s) for s in shortcut])
@@ -220,67 +237,103 @@ class MainWindow(QMainWindow):
         action.triggered.connect(slot)
         return action
 
+    def _menu(self, parent, title: str) -> QMenu:  # noqa: ANN001 (QMenuBar or QMenu)
+        """A menu whose title (wrapped in QT_TRANSLATE_NOOP) follows the language."""
+        menu = parent.addMenu(title)
+        self._texts.keep(menu.setTitle, title)
+        return menu
+
     def _build_actions(self) -> None:
-        self.run_action = self._action("Run", self.run_program, ("Ctrl+Return", "Ctrl+Enter"), "runAction")
-        self.run_action.setToolTip("Run the program (Ctrl+Enter)")
-        self.stop_action = self._action("Stop", self.stop_program, ("Ctrl+.", "Shift+F5"), "stopAction")
-        self.stop_action.setToolTip("Stop the running program (Ctrl+.)")
+        # Texts go through QT_TRANSLATE_NOOP (found by pyside6-lupdate) and `self._texts` (set again on a
+        # language change): see gradviz/gui/i18n.py.
+        self.run_action = self._action(QT_TRANSLATE_NOOP("MainWindow", "Run"), self.run_program,
+                                       ("Ctrl+Return", "Ctrl+Enter"), "runAction")
+        self._texts.keep(self.run_action.setToolTip,
+                         QT_TRANSLATE_NOOP("MainWindow", "Run the program (Ctrl+Enter)"))
+        self.stop_action = self._action(QT_TRANSLATE_NOOP("MainWindow", "Stop"), self.stop_program,
+                                        ("Ctrl+.", "Shift+F5"), "stopAction")
+        self._texts.keep(self.stop_action.setToolTip,
+                         QT_TRANSLATE_NOOP("MainWindow", "Stop the running program (Ctrl+.)"))
         for a in (self.run_action, self.stop_action):
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.addActions([self.run_action, self.stop_action])
 
         menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(self._action("&New", self.new_file, QKeySequence.StandardKey.New))
-        file_menu.addAction(self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open))
-        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu = self._menu(menu, QT_TRANSLATE_NOOP("MainWindow", "&File"))
+        keys = QKeySequence.StandardKey
+        file_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&New"), self.new_file, keys.New))
+        file_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&Open…"), self.open_dialog, keys.Open))
+        self.recent_menu = self._menu(file_menu, QT_TRANSLATE_NOOP("MainWindow", "Open &Recent"))
         self.recent_menu.setObjectName("recentMenu")
-        file_menu.addAction(self._action("&Save", self.save, QKeySequence.StandardKey.Save))
-        file_menu.addAction(self._action("Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs))
+        file_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&Save"), self.save, keys.Save))
+        file_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Save &As…"), self.save_as, keys.SaveAs))
         file_menu.addSeparator()
-        file_menu.addAction(self._action("Export Graph…", self.export_graph, "Ctrl+E", "exportAction"))
+        file_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Export Graph…"), self.export_graph, "Ctrl+E",
+                                         "exportAction"))
         file_menu.addSeparator()
-        file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+        file_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&Quit"), self.close, keys.Quit))
 
-        edit_menu = menu.addMenu("&Edit")
-        edit_menu.addAction(self._action("&Undo", self.editor.undo, QKeySequence.StandardKey.Undo))
-        edit_menu.addAction(self._action("&Redo", self.editor.redo, QKeySequence.StandardKey.Redo))
+        edit_menu = self._menu(menu, QT_TRANSLATE_NOOP("MainWindow", "&Edit"))
+        edit_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&Undo"), self.editor.undo, keys.Undo))
+        edit_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&Redo"), self.editor.redo, keys.Redo))
         edit_menu.addSeparator()
-        edit_menu.addAction(self._action("Toggle &Comment", self.editor.toggle_comment))  # Ctrl+/ in the editor
-        edit_menu.addAction(self._action("&Find Node", self._focus_search, QKeySequence.StandardKey.Find))
+        edit_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Toggle &Comment"),  # Ctrl+/ in the editor
+                                         self.editor.toggle_comment))
+        edit_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&Find Node"), self._focus_search,
+                                         keys.Find))
 
-        run_menu = menu.addMenu("&Run")
+        run_menu = self._menu(menu, QT_TRANSLATE_NOOP("MainWindow", "&Run"))
         run_menu.addAction(self.run_action)
         run_menu.addAction(self.stop_action)
         run_menu.addSeparator()
-        run_menu.addAction(self._action("Time &Limit…", self.choose_timeout))
+        run_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Time &Limit…"), self.choose_timeout))
 
-        view_menu = menu.addMenu("&View")
+        view_menu = self._menu(menu, QT_TRANSLATE_NOOP("MainWindow", "&View"))
         # The graph view owns these keys (Ctrl+= / Ctrl+- / Ctrl+0 while it has focus); the menu only names them,
         # since a second window-wide shortcut on the same keys would make Qt fire neither.
-        view_menu.addAction(self._action("Zoom &In\tCtrl+=", self._zoom_in, name="zoomInAction"))
-        view_menu.addAction(self._action("Zoom &Out\tCtrl+-", self._zoom_out, name="zoomOutAction"))
-        view_menu.addAction(self._action("&Fit Graph\tCtrl+0", self.fit_graph, name="fitAction"))
-        self.fit_on_pass_action = QAction("Fit Each New Pass", self, checkable=True)
+        view_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Zoom &In\tCtrl+="), self._zoom_in,
+                                         name="zoomInAction"))
+        view_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Zoom &Out\tCtrl+-"), self._zoom_out,
+                                         name="zoomOutAction"))
+        view_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&Fit Graph\tCtrl+0"), self.fit_graph,
+                                         name="fitAction"))
+        self.fit_on_pass_action = QAction(self, checkable=True)
+        self._texts.keep(self.fit_on_pass_action.setText, QT_TRANSLATE_NOOP("MainWindow", "Fit Each New Pass"))
         self.fit_on_pass_action.setChecked(self.settings.zoom_mode() == "fit")
         self.fit_on_pass_action.toggled.connect(
             lambda on: self.settings.set_zoom_mode("fit" if on else "keep"))
         view_menu.addAction(self.fit_on_pass_action)
         view_menu.addSeparator()
-        view_menu.addAction(self._action("Bigger Code Text", lambda: self.editor.zoomIn(1), "Ctrl+Shift+="))
-        view_menu.addAction(self._action("Smaller Code Text", lambda: self.editor.zoomOut(1), "Ctrl+Shift+-"))
+        view_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Bigger Code Text"),
+                                         lambda: self.editor.zoomIn(1), "Ctrl+Shift+="))
+        view_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Smaller Code Text"),
+                                         lambda: self.editor.zoomOut(1), "Ctrl+Shift+-"))
         view_menu.addSeparator()
         group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
-        for name, label in (("light", "&Light Theme"), ("dark", "&Dark Theme")):
-            a = QAction(label, self, checkable=True)
+        for name, label in (("light", QT_TRANSLATE_NOOP("MainWindow", "&Light Theme")),
+                            ("dark", QT_TRANSLATE_NOOP("MainWindow", "&Dark Theme"))):
+            a = QAction(self, checkable=True)
+            self._texts.keep(a.setText, label)
             a.setObjectName(f"theme_{name}")
             a.triggered.connect(lambda _=False, n=name: self.apply_theme(n))
             group.addAction(a)
             view_menu.addAction(a)
             self.theme_actions[name] = a
+        self.language_menu = self._menu(view_menu, QT_TRANSLATE_NOOP("MainWindow", "&Language"))
+        self.language_menu.setObjectName("languageMenu")
+        languages = QActionGroup(self)
+        self.language_actions: dict[str, QAction] = {}
+        for code, native in LANGUAGES.items():  # each language named in itself, never translated
+            a = QAction(native, self, checkable=True)
+            a.setObjectName(f"language_{code}")
+            a.setChecked(code == current_language())
+            a.triggered.connect(lambda _=False, c=code: self.set_language(c))
+            languages.addAction(a)
+            self.language_menu.addAction(a)
+            self.language_actions[code] = a
 
-        self.examples_menu = menu.addMenu("E&xamples")
+        self.examples_menu = self._menu(menu, QT_TRANSLATE_NOOP("MainWindow", "E&xamples"))
         self.examples_menu.setObjectName("examplesMenu")
         self._examples: list[Example] = list_examples()
         for ex in self._examples:
@@ -289,12 +342,13 @@ class MainWindow(QMainWindow):
             a.triggered.connect(lambda _=False, e=ex: self.open_example(e))
             self.examples_menu.addAction(a)
         if not self._examples:
-            self.examples_menu.addAction("(no examples installed)").setEnabled(False)
+            self.examples_menu.addAction(self.tr("(no examples installed)")).setEnabled(False)
 
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self._action("&About gradviz", self._about))
+        help_menu = self._menu(menu, QT_TRANSLATE_NOOP("MainWindow", "&Help"))
+        help_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&About gradviz"), self._about))
 
-        toolbar = QToolBar("Run")
+        toolbar = QToolBar()
+        self._texts.keep(toolbar.setWindowTitle, QT_TRANSLATE_NOOP("MainWindow", "Run"))
         toolbar.setObjectName("runToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -324,7 +378,7 @@ class MainWindow(QMainWindow):
         self._refresh_recent_menu()
 
     def _build_status(self) -> None:
-        self.status_label = QLabel("Ready")
+        self.status_label = QLabel(self.tr("Ready"))
         self.status_label.setObjectName("statusLabel")
         self.statusBar().addWidget(self.status_label, 1)
 
@@ -351,19 +405,20 @@ class MainWindow(QMainWindow):
     def ask_open_path(self) -> str | None:
         """The file to open, or None if the person cancelled."""
         start = str(self._path.parent) if self._path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open a Python program", start, "Python (*.py);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a Python program"), start,
+                                              self.tr("Python (*.py);;All files (*)"))
         return path or None
 
     def ask_save_path(self) -> str | None:
         """Where to save, or None if cancelled."""
         start = str(self._path) if self._path else self._display_name
-        path, _ = QFileDialog.getSaveFileName(self, "Save the program", start, "Python (*.py)")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save the program"), start, self.tr("Python (*.py)"))
         return path or None
 
     def ask_unsaved_changes(self) -> str:
         """"save", "discard" or "cancel" for the unsaved edits in the editor."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
-                          f"{self._display_name} has changes that are not saved.",
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Unsaved changes"),
+                          self.tr("{0} has changes that are not saved.").format(self._display_name),
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                           | QMessageBox.StandardButton.Cancel, self)
         box.setDefaultButton(QMessageBox.StandardButton.Save)
@@ -373,21 +428,23 @@ class MainWindow(QMainWindow):
 
     def ask_restore_autosave(self, name: str, saved_at: float) -> bool:
         """Whether to bring back text autosaved by a session that did not close normally."""
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved_at)) if saved_at else "earlier"
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved_at)) if saved_at else self.tr("earlier")
         answer = QMessageBox.question(
-            self, "Recover unsaved text",
-            f"gradviz kept a copy of {name} from {when} that was never saved.\nRestore it?",
+            self, self.tr("Recover unsaved text"),
+            self.tr("gradviz kept a copy of {0} from {1} that was never saved.\nRestore it?").format(name, when),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         return answer == QMessageBox.StandardButton.Yes
 
     def ask_timeout(self, current: float) -> float | None:
-        value, ok = QInputDialog.getDouble(self, "Time limit", "Stop a run after (seconds):", current, 1, 3600, 0)
+        value, ok = QInputDialog.getDouble(self, self.tr("Time limit"), self.tr("Stop a run after (seconds):"),
+                                           current, 1, 3600, 0)
         return value if ok else None
 
     def ask_export_path(self) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the graph", str(Path(self._display_name).with_suffix(".png")),
-                                              "PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf);;"
-                                              "Graphviz DOT (*.dot)")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export the graph"),
+                                              str(Path(self._display_name).with_suffix(".png")),
+                                              self.tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf);;"
+                                                      "Graphviz DOT (*.dot)"))
         return path or None
 
     def show_message(self, title: str, text: str) -> None:
@@ -447,13 +504,13 @@ class MainWindow(QMainWindow):
         try:
             text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            self.show_message("Cannot open file", f"{p}: {e}")
+            self.show_message(self.tr("Cannot open file"), f"{p}: {e}")
             return False
         self.set_source(text, p.resolve(), p.name)
         self.settings.add_recent_file(p)
         self._refresh_recent_menu()
         self.clear_autosave()
-        self.status_label.setText(f"Opened {p}")
+        self.status_label.setText(self.tr("Opened {0}").format(p))
         return True
 
     def open_example(self, example: Example | str) -> bool:
@@ -481,7 +538,7 @@ class MainWindow(QMainWindow):
         try:
             path.write_text(self.editor.toPlainText(), encoding="utf-8")
         except OSError as e:
-            self.show_message("Cannot save file", f"{path}: {e}")
+            self.show_message(self.tr("Cannot save file"), f"{path}: {e}")
             return False
         self._path = path.resolve()
         self._display_name = path.name
@@ -490,7 +547,7 @@ class MainWindow(QMainWindow):
         self._refresh_recent_menu()
         self.clear_autosave()
         self._update_title()
-        self.status_label.setText(f"Saved {path}")
+        self.status_label.setText(self.tr("Saved {0}").format(path))
         return True
 
     def _refresh_recent_menu(self) -> None:
@@ -501,7 +558,7 @@ class MainWindow(QMainWindow):
             a.triggered.connect(lambda _=False, p=f: self.open_file(p))
         if files:
             self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Recent Files").triggered.connect(self._clear_recent)
+            self.recent_menu.addAction(self.tr("Clear Recent Files")).triggered.connect(self._clear_recent)
         self.recent_menu.setEnabled(bool(files))
 
     def _clear_recent(self) -> None:
@@ -543,7 +600,7 @@ class MainWindow(QMainWindow):
             meta = {"path": str(self._path) if self._path else None, "name": self._display_name, "time": time.time()}
             meta_path.write_text(json.dumps(meta), encoding="utf-8")
         except OSError as e:
-            self.status_label.setText(f"Could not autosave: {e}")
+            self.status_label.setText(self.tr("Could not autosave: {0}").format(e))
 
     def clear_autosave(self) -> None:
         self._autosave_timer.stop()
@@ -578,13 +635,13 @@ class MainWindow(QMainWindow):
         self.editor.mark_error_line(None)
         filename = str(self._path) if self._path else self._display_name
         self._run_started = time.monotonic()
-        self.busy_label.setText("Running…")
+        self.busy_label.setText(self.tr("Running…"))
         return self.controller.run(self.editor.toPlainText(), filename)
 
     def stop_program(self) -> None:
         """Stop button: cancel the run; the window keeps whatever the program recorded so far."""
         if self.controller.is_running():
-            self.busy_label.setText("Stopping…")
+            self.busy_label.setText(self.tr("Stopping…"))
             self.controller.stop()
 
     def choose_timeout(self) -> None:
@@ -603,9 +660,10 @@ class MainWindow(QMainWindow):
     def _on_progress(self, event: dict) -> None:
         kind = event.get("event")
         if kind == "line" and event.get("line"):
-            self.busy_label.setText(f"Running… line {event['line']}")
+            self.busy_label.setText(self.tr("Running… line {0}").format(event["line"]))
         elif kind == "pass_started":
-            self.busy_label.setText(f"backward pass {int(event.get('index', 0)) + 1} (line {event.get('line')})")
+            self.busy_label.setText(self.tr("backward pass {0} (line {1})").format(int(event.get("index", 0)) + 1,
+                                                                                  event.get("line")))
 
     def _on_trace(self, trace: Trace) -> None:
         """A run ended: show its passes, its output if none streamed, and its error on the editor."""
@@ -619,15 +677,23 @@ class MainWindow(QMainWindow):
             self.output.show_error(trace.error, trace.status)
             if trace.error is not None and trace.error.line is not None:
                 self.editor.mark_error_line(trace.error.line)
-        seconds = trace.duration if trace.duration is not None else time.monotonic() - self._run_started
-        npasses = len(trace.passes)
-        summary = {"ok": "Finished", "error": "Failed", "timeout": "Timed out", "cancelled": "Stopped"}.get(
-            trace.status, trace.status)
-        took = f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
-        self.status_label.setText(f"{summary} in {took} · {npasses} backward pass{'es' if npasses != 1 else ''}")
+        self._run_seconds = trace.duration if trace.duration is not None else time.monotonic() - self._run_started
+        self.status_label.setText(self._run_summary())
         if not trace.passes and trace.status == "ok":
-            self.output.append_status("The program ran but called no backward(): nothing to draw. "
-                                      "Add e.g. loss.backward().")
+            self.output.append_status(self.tr("The program ran but called no backward(): nothing to draw. "
+                                              "Add e.g. loss.backward()."))
+
+    def _run_summary(self) -> str:
+        """The status bar's line about the last run: how it ended, how long it took, how many passes."""
+        trace = self._trace
+        if trace is None:
+            return self.tr("Ready")
+        seconds, npasses = self._run_seconds, len(trace.passes)
+        summary = {"ok": self.tr("Finished"), "error": self.tr("Failed"), "timeout": self.tr("Timed out"),
+                   "cancelled": self.tr("Stopped")}.get(trace.status, trace.status)
+        took = f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+        passes = self.tr("1 backward pass") if npasses == 1 else self.tr("{0} backward passes").format(npasses)
+        return self.tr("{0} in {1} · {2}").format(summary, took, passes)
 
     def _on_run_failed(self, error: ErrorInfo) -> None:
         if self.output.error() is None:  # not already shown from the trace
@@ -648,16 +714,22 @@ class MainWindow(QMainWindow):
         pass_ = self.stepper.current_pass()
         self._replay = None
         self._kept_zoom = self.graph_view.zoom() if self.scene.pass_ is not None else None
-        if pass_ is None:
-            self.graph_title.setText("No graph to show")
-        elif not pass_.nodes:
-            self.graph_title.setText(f"{_pass_heading(pass_)} · graph not kept (summary pass)")
-        else:
-            self.graph_title.setText(_pass_heading(pass_))
+        self._update_graph_title()
         shown = pass_ if pass_ is not None and pass_.nodes else None
         # dot's time grows steeply with shared inputs (a weight reused in a loop: 93 nodes 1.8 s, 183 nodes 78 s),
         # so all but small passes are laid out off the GUI thread, which stays responsive meanwhile.
         self.graph_view.show_pass(shown, background=shown is not None and len(shown.nodes) > BACKGROUND_LAYOUT_NODES)
+
+    def _update_graph_title(self) -> None:
+        pass_ = self.stepper.current_pass()
+        if self._trace is None:
+            self.graph_title.setText(self.tr("Run a program to see its autograd graph"))
+        elif pass_ is None:
+            self.graph_title.setText(self.tr("No graph to show"))
+        elif not pass_.nodes:
+            self.graph_title.setText(self.tr("{0} · graph not kept (summary pass)").format(_pass_heading(pass_)))
+        else:
+            self.graph_title.setText(_pass_heading(pass_))
 
     def _on_layout_ready(self, layout: Layout | None) -> None:
         self._replay = self.graph_view.replay()  # the engine's numbering, also when the view is folded
@@ -671,7 +743,7 @@ class MainWindow(QMainWindow):
         self.find_nodes(self.search_box.text())
 
     def _on_layout_failed(self, message: str) -> None:
-        self.graph_title.setText(f"Could not lay out this pass: {message}")
+        self.graph_title.setText(self.tr("Could not lay out this pass: {0}").format(message))
 
     def _on_step_changed(self, k: int) -> None:
         if not self.graph_view.shows(self.stepper.current_pass()):
@@ -723,7 +795,7 @@ class MainWindow(QMainWindow):
             return []
         hits = self.scene.find(text)
         self.scene.highlight_nodes(hits)
-        self.search_count.setText(f"{len(hits)} found" if hits else "none found")
+        self.search_count.setText(self.tr("{0} found").format(len(hits)) if hits else self.tr("none found"))
         return hits
 
     def next_search_hit(self) -> None:
@@ -754,7 +826,7 @@ class MainWindow(QMainWindow):
 
     def export_graph(self) -> None:
         if self.scene.pass_ is None:
-            self.show_message("Nothing to export", "Run a program first: there is no graph yet.")
+            self.show_message(self.tr("Nothing to export"), self.tr("Run a program first: there is no graph yet."))
             return
         path = self.ask_export_path()
         if not path:
@@ -772,9 +844,9 @@ class MainWindow(QMainWindow):
             else:
                 export.export_png(self.scene, path, scale=2.0)
         except OSError as e:
-            self.show_message("Cannot export", f"{path}: {e}")
+            self.show_message(self.tr("Cannot export"), f"{path}: {e}")
             return
-        self.status_label.setText(f"Exported {path}")
+        self.status_label.setText(self.tr("Exported {0}").format(path))
 
     # ================================================================== theme, settings, closing
 
@@ -795,6 +867,29 @@ class MainWindow(QMainWindow):
 
     def theme_name(self) -> str:
         return self._theme_name
+
+    def set_language(self, code: str) -> str:
+        """Show the whole window in `code` ("en", "zh_CN") now and remember the choice; returns the language
+        shown (English if that catalogue is missing)."""
+        shown = install_language(code)
+        self.settings.set_language(shown)
+        self.language_actions[shown].setChecked(True)
+        return shown
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        """Set every text the window owns again in the current language (child widgets do their own)."""
+        self._texts.retranslate()
+        self.language_actions[current_language()].setChecked(True)
+        self._update_graph_title()
+        self.status_label.setText(self._run_summary())
+        self._refresh_recent_menu()
+        if self.search_box.text().strip():
+            self.find_nodes(self.search_box.text())
 
     def _restore_window(self) -> None:
         geometry = self.settings.geometry()
@@ -828,17 +923,16 @@ class MainWindow(QMainWindow):
     def _about(self) -> None:
         from gradviz import __version__
 
-        QMessageBox.about(self, "About gradviz",
-                          f"<b>gradviz {__version__}</b><br>See autograd: run a small PyTorch program, "
-                          "draw its grad_fn graph and replay backward() step by step.")
+        blurb = self.tr("See autograd: run a small PyTorch program, draw its grad_fn graph and replay backward() "
+                        "step by step.")
+        QMessageBox.about(self, self.tr("About gradviz"), f"<b>gradviz {__version__}</b><br>{blurb}")
 
 
 def _pass_heading(pass_: Pass) -> str:
-    call = {"backward": "backward()", "grad": "autograd.grad()", "implicit": "implicit backward()"}.get(
-        pass_.call, pass_.call)
-    where = f" · line {pass_.line}" if pass_.line is not None else ""
+    where = " · " + QCoreApplication.translate("MainWindow", "line {0}").format(pass_.line) \
+        if pass_.line is not None else ""
     code = f":  {pass_.code.strip()}" if pass_.code else ""
-    return f"{call}{where}{code}"
+    return f"{call_name(pass_.call)}{where}{code}"
 
 
 def _default_autosave_dir() -> Path:

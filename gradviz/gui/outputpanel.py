@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
@@ -13,19 +13,24 @@ from gradviz.core.trace import ErrorInfo
 MAX_LINES = 5000  # the panel keeps the last lines of a chatty program; the trace keeps its own bounded copy
 
 _STATUS_TITLES = {
-    "error": "Error",
-    "timeout": "Stopped: time limit",
-    "cancelled": "Stopped",
+    "error": QT_TRANSLATE_NOOP("OutputPanel", "Error"),
+    "timeout": QT_TRANSLATE_NOOP("OutputPanel", "Stopped: time limit"),
+    "cancelled": QT_TRANSLATE_NOOP("OutputPanel", "Stopped"),
 }
+
+
+def status_title(status: str) -> str:
+    """The banner's heading for a run's status, in the UI's language."""
+    return QCoreApplication.translate("OutputPanel", _STATUS_TITLES.get(status, _STATUS_TITLES["error"]))
 
 
 def describe_error(error: ErrorInfo | None, status: str = "error") -> str:
     """One line a person reads: what went wrong and where, e.g. "ZeroDivisionError: division by zero (line 7)"."""
     if error is None:
-        return _STATUS_TITLES.get(status, status)
+        return status_title(status) if status in _STATUS_TITLES else status
     text = f"{error.type}: {error.message}" if error.message else error.type
     if error.line is not None:
-        text += f" (line {error.line})"
+        text += " " + QCoreApplication.translate("OutputPanel", "(line {0})").format(error.line)
     return text
 
 
@@ -54,10 +59,22 @@ class OutputPanel(QWidget):
         self._log.setReadOnly(True)
         self._log.setMaximumBlockCount(MAX_LINES)
         self._log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self._log.setPlaceholderText("Output of print() appears here. Run with Ctrl+Enter.")
         layout.addWidget(self._banner)
         layout.addWidget(self._log)
         self._error: ErrorInfo | None = None
+        self._status = "error"
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Set the texts again in the current language (the banner of a shown error too)."""
+        self._log.setPlaceholderText(self.tr("Output of print() appears here. Run with Ctrl+Enter."))
+        if self._banner.isVisibleTo(self):
+            self._set_banner(self._error, self._status)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def clear(self) -> None:
         """Forget the previous run's output and error."""
@@ -77,15 +94,18 @@ class OutputPanel(QWidget):
     def show_error(self, error: ErrorInfo | None, status: str = "error") -> None:
         """Show what stopped the run: a banner on top (with a link to the line) and the same line in the log."""
         self._error = error
-        title = _STATUS_TITLES.get(status, "Error")
-        line = describe_error(error, status)
-        body = html.escape(line)
+        self._status = status
+        self._set_banner(error, status)
+        self._banner.show()
+        self._insert_line(describe_error(error, status), QColor("#d93025"))
+
+    def _set_banner(self, error: ErrorInfo | None, status: str) -> None:
+        body = html.escape(describe_error(error, status))
         if error is not None and error.line is not None:
             body = html.escape(describe_error(ErrorInfo(error.type, error.message), status))
-            body += f' — <a href="line:{error.line}">line {error.line}</a>'
-        self._banner.setText(f"<b>{html.escape(title)}</b>&nbsp; {body}")
-        self._banner.show()
-        self._insert_line(line, QColor("#d93025"))
+            link = self.tr("line {0}").format(error.line)
+            body += f' — <a href="line:{error.line}">{html.escape(link)}</a>'
+        self._banner.setText(f"<b>{html.escape(status_title(status))}</b>&nbsp; {body}")
 
     def error(self) -> ErrorInfo | None:
         return self._error

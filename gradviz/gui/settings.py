@@ -1,4 +1,5 @@
-"""Persistent user preferences (QSettings, organisation "gradviz"): geometry, recent files, theme, zoom, timeout."""
+"""Persistent user preferences (QSettings, organisation "gradviz"): geometry, recent files, theme, zoom, timeout,
+language."""
 
 from __future__ import annotations
 
@@ -85,6 +86,18 @@ class Settings:
         if name not in THEMES:
             raise ValueError(f"unknown theme {name!r}; expected one of {THEMES}")
         self._qs.setValue("view/theme", name)
+
+    def language(self) -> str | None:
+        """The UI language the person chose ("en", "zh_CN"), or None: follow the system's."""
+        value = self._qs.value("view/language", "")
+        return str(value) if value else None
+
+    def set_language(self, code: str | None) -> None:
+        """Remember a UI language (None or "" forgets the choice, so the system's is used again)."""
+        if code:
+            self._qs.setValue("view/language", code)
+        else:
+            self._qs.remove("view/language")
 
     def zoom_mode(self) -> str:
         value = str(self._qs.value("view/zoom", "fit"))

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QEvent,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPalette, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,34 +30,50 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 BASE_INTERVAL_MS = 800  # one engine step per 0.8 s at 1x: slow enough to follow on a projector
 
 
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("Stepper", text)
+
+
+def call_name(call: str) -> str:
+    """How a pass's call is written: "backward()", "autograd.grad()", "implicit backward()"."""
+    names = {"backward": "backward()", "grad": "autograd.grad()",
+             "implicit": QT_TRANSLATE_NOOP("Stepper", "implicit backward()")}
+    return _tr(names[call]) if call in names else call
+
+
 def pass_title(index: int, pass_: Pass) -> str:
     """How a pass is listed: "2. backward() · line 14", plus its state when it is not a plain success."""
-    call = {"backward": "backward()", "grad": "autograd.grad()", "implicit": "implicit backward()"}.get(
-        pass_.call, pass_.call)
-    text = f"{index + 1}. {call}"
+    text = f"{index + 1}. {call_name(pass_.call)}"
     if pass_.line is not None:
-        text += f" · line {pass_.line}"
+        text += " · " + _tr("line {0}").format(pass_.line)
     if pass_.detail != "full":
-        text += " · summary"
+        text += " · " + _tr("summary")
     if pass_.status != "ok":
-        text += f" · {pass_.status}"
+        text += f" · {status_name(pass_.status)}"
     return text
+
+
+def status_name(status: str) -> str:
+    """A pass's or run's status as a word: "error", "timeout", "cancelled"."""
+    names = {"ok": QT_TRANSLATE_NOOP("Stepper", "ok"), "error": QT_TRANSLATE_NOOP("Stepper", "error"),
+             "timeout": QT_TRANSLATE_NOOP("Stepper", "timeout"), "cancelled": QT_TRANSLATE_NOOP("Stepper", "cancelled")}
+    return _tr(names[status]) if status in names else status
 
 
 def step_caption(pass_: Pass, k: int) -> str:
     """What the replay shows at step k: "before backward", or which node the engine just ran."""
     n = len(pass_.steps)
     if n == 0:
-        return "no steps recorded" if pass_.detail == "full" else "summary only: graph not kept"
+        return _tr("no steps recorded") if pass_.detail == "full" else _tr("summary only: graph not kept")
     if k <= 0:
-        return f"step 0 / {n} · before backward"
+        return _tr("step 0 / {0} · before backward").format(n)
     node_id = pass_.steps[k - 1].node
     try:
         node = pass_.node(node_id)
         label = node.type + (f" ({', '.join(node.names)})" if node.names else "")
     except KeyError:
         label = node_id
-    return f"step {k} / {n} · {label}"
+    return _tr("step {0} / {1} · {2}").format(k, n, label)
 
 
 def transport_icon(glyph: str, palette: QPalette, size: int = 40) -> QIcon:
@@ -115,16 +141,15 @@ class Stepper(QWidget):
         self.pass_selector = QComboBox(self)
         self.pass_selector.setObjectName("passSelector")
         self.pass_selector.setAccessibleName("passSelector")
-        self.pass_selector.setToolTip("Which backward()/autograd.grad() call to show")
         self.pass_selector.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.pass_selector.setMinimumWidth(200)
         self.pass_selector.currentIndexChanged.connect(self._on_pass_selected)
 
-        self.first_button = self._button("firstButton", "first", "First step (Home)", self.first)
-        self.prev_button = self._button("prevButton", "previous", "Previous step (Left)", self.previous)
-        self.play_button = self._button("playButton", "play", "Play / pause (Space)", self.toggle_play)
-        self.next_button = self._button("nextButton", "next", "Next step (Right)", self.next)
-        self.last_button = self._button("lastButton", "last", "Last step (End)", self.last)
+        self.first_button = self._button("firstButton", "first", self.first)
+        self.prev_button = self._button("prevButton", "previous", self.previous)
+        self.play_button = self._button("playButton", "play", self.toggle_play)
+        self.next_button = self._button("nextButton", "next", self.next)
+        self.last_button = self._button("lastButton", "last", self.last)
 
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setObjectName("stepSlider")
@@ -137,7 +162,6 @@ class Stepper(QWidget):
 
         self.speed_box = QComboBox(self)
         self.speed_box.setObjectName("speedBox")
-        self.speed_box.setToolTip("Playback speed")
         for s in SPEEDS:
             self.speed_box.addItem(f"{s:g}×", s)
         self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
@@ -152,7 +176,9 @@ class Stepper(QWidget):
 
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 4, 6, 4)
-        row.addWidget(QLabel("Pass", self))
+        self.pass_label = QLabel(self)
+        self.pass_label.setObjectName("passLabel")
+        row.addWidget(self.pass_label)
         row.addWidget(self.pass_selector)
         row.addSpacing(8)
         for b in (self.first_button, self.prev_button, self.play_button, self.next_button, self.last_button):
@@ -161,14 +187,28 @@ class Stepper(QWidget):
         row.addWidget(self.speed_box)
         row.addWidget(self.caption)
         self._paint_icons()
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Set every text again in the current language (called on QEvent.LanguageChange)."""
+        self.pass_label.setText(self.tr("Pass"))
+        self.pass_selector.setToolTip(self.tr("Which backward()/autograd.grad() call to show"))
+        self.speed_box.setToolTip(self.tr("Playback speed"))
+        self.first_button.setToolTip(self.tr("First step (Home)"))
+        self.prev_button.setToolTip(self.tr("Previous step (Left)"))
+        self.play_button.setToolTip(self.tr("Play / pause (Space)"))
+        self.next_button.setToolTip(self.tr("Next step (Right)"))
+        self.last_button.setToolTip(self.tr("Last step (End)"))
+        passes = self._trace.passes if self._trace is not None else ()
+        for i, p in enumerate(passes[: self.pass_selector.count()]):
+            self.pass_selector.setItemText(i, pass_title(i, p))
         self._sync_controls()
 
-    def _button(self, name: str, glyph: str, tip: str, slot) -> QToolButton:  # noqa: ANN001
+    def _button(self, name: str, glyph: str, slot) -> QToolButton:  # noqa: ANN001
         button = QToolButton(self)
         button.setObjectName(name)
         button.setAccessibleName(name)
         button.setProperty("glyph", glyph)
-        button.setToolTip(tip)
         button.setAutoRaise(True)
         button.setIconSize(QSize(20, 20))
         button.clicked.connect(slot)
@@ -190,6 +230,8 @@ class Stepper(QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         if event.type() == QEvent.Type.PaletteChange:
             self._paint_icons()
+        elif event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
         super().changeEvent(event)
 
     # -- state ----------------------------------------------------------------------------------------------
@@ -364,5 +406,5 @@ class Stepper(QWidget):
         self.play_button.setEnabled(has_steps)
         self.slider.setEnabled(has_steps)
         self.pass_selector.setEnabled(self._trace is not None and bool(self._trace.passes))
-        self.caption.setText(step_caption(p, self._step) if p is not None else "no backward pass yet")
+        self.caption.setText(step_caption(p, self._step) if p is not None else self.tr("no backward pass yet"))
         self._sync_play_button()
