@@ -61,6 +61,9 @@ def make_application(argv: list[str] | None = None):  # noqa: ANN201 (QApplicati
         if 0 < font.pointSizeF() < 10:  # readable from the back of a classroom
             font.setPointSizeF(10)
             app.setFont(font)
+        from gradviz.gui.i18n import apply_app_font
+
+        apply_app_font(app)  # Chinese (menus, lessons, variable names) in a Simplified Chinese font when installed
     return app
 
 
@@ -99,9 +102,13 @@ def run_app(file: str | None = None) -> int:
         print(f"error: no such file: {file}", file=sys.stderr)
         return EXIT_USAGE
     app = make_application()
+    from gradviz.gui.i18n import install_language, startup_language
     from gradviz.gui.mainwindow import MainWindow
+    from gradviz.gui.settings import Settings
 
-    window = MainWindow()
+    settings = Settings()
+    install_language(startup_language(settings.language()))  # the chosen language, else the system's
+    window = MainWindow(settings=settings)
     if file is not None:
         window.open_file(file)  # asks first only if recovered autosaved text is in the editor
     window.show()

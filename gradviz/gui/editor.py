@@ -21,6 +21,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from gradviz.gui.highlighter import PygmentsHighlighter
+from gradviz.gui.i18n import with_cjk_fallback
 
 INDENT = " " * 4
 
@@ -74,7 +75,7 @@ class CodeEditor(QPlainTextEdit):
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setPointSize(max(font.pointSize(), 12))
         font.setStyleHint(QFont.StyleHint.Monospace)
-        self.setFont(font)
+        self.setFont(with_cjk_fallback(font, mono=True))  # Chinese comments and strings, as in the D2L lesson
         self.setTabStopDistance(self.fontMetrics().horizontalAdvance(" ") * 4)
         self._theme = theme
         self._error_line: int | None = None

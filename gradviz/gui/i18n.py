@@ -12,6 +12,7 @@ Widgets write every visible text through `self.tr()` / `QCoreApplication.transla
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import shutil
 import subprocess
@@ -129,9 +130,15 @@ def install_language(language: str) -> str:
 
 def cjk_families(mono: bool = False) -> list[str]:
     """The installed CJK-capable families, best first (monospaced ones first when `mono`)."""
-    installed = set(QFontDatabase.families())
+    installed = _installed_families()
     wanted = (CJK_MONO + CJK_SANS) if mono else CJK_SANS
     return [f for f in wanted if f in installed]
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_families() -> frozenset[str]:
+    """The system's font families, asked once (every theme's fonts ask again)."""
+    return frozenset(QFontDatabase.families())
 
 
 def with_cjk_fallback(font: QFont, mono: bool = False) -> QFont:

@@ -25,6 +25,7 @@ from gradviz.core.layout import format_number, format_shape
 from gradviz.core.replay import Replay
 from gradviz.core.trace import Edge, Node, Pass, TensorSummary
 from gradviz.gui.derivatives import translated_rule
+from gradviz.gui.i18n import with_cjk_fallback
 
 INLINE_MAX = 8  # up to this many elements (0-D/1-D) the values are written out in one line
 TABLE_MAX_ROWS, TABLE_MAX_COLS = 12, 8  # up to this the values go in a table; beyond, stats and a heat map
@@ -49,7 +50,7 @@ def muted(palette: QPalette) -> str:
 
 def _mono(like: QFont) -> QFont:
     """The system's fixed-pitch font at the size of `like` (numbers line up, and stay as large as the text)."""
-    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    font = with_cjk_fallback(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont), mono=True)
     font.setPointSizeF(like.pointSizeF())
     return font
 

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from gradviz.core.trace import ErrorInfo
+from gradviz.gui.i18n import with_cjk_fallback
 
 MAX_LINES = 5000  # the panel keeps the last lines of a chatty program; the trace keeps its own bounded copy
 
@@ -58,7 +59,7 @@ class OutputPanel(QWidget):
         self._log.setObjectName("outputLog")
         self._log.setReadOnly(True)
         self._log.setMaximumBlockCount(MAX_LINES)
-        self._log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self._log.setFont(with_cjk_fallback(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont), mono=True))
         layout.addWidget(self._banner)
         layout.addWidget(self._log)
         self._error: ErrorInfo | None = None

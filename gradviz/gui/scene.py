@@ -73,6 +73,7 @@ from gradviz.core.replay import (
     Replay,
 )
 from gradviz.core.trace import Edge, Node, Pass
+from gradviz.gui.i18n import with_cjk_fallback
 from gradviz.gui.theme import LIGHT, Font, Theme
 
 SCENE_MARGIN = 24.0
@@ -83,7 +84,7 @@ BATCH_RESTYLE = 200  # more changed items than this: one scene-wide repaint inst
 
 def qfont(font: Font) -> QFont:
     """A QFont in pixels for a theme `Font` (pixel sizes keep drawings identical on every screen DPI)."""
-    f = QFont(font.family)
+    f = with_cjk_fallback(QFont(font.family), mono="Mono" in font.family)  # Chinese variable names and captions
     f.setPixelSize(max(1, round(font.size)))
     f.setBold(font.bold)
     f.setKerning(False)  # measured width == drawn width, in every paint device
