@@ -11,8 +11,8 @@ from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu
 
-from gradviz.core.layout import pass_title
 from gradviz.gui import export
+from gradviz.gui.captions import pass_title
 from gradviz.gui.scene import GraphScene
 
 if TYPE_CHECKING:

@@ -15,7 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QPoint, QPointF, QRectF, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QObject,
+    QPoint,
+    QPointF,
+    QRectF,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QContextMenuEvent,
     QHideEvent,
@@ -162,7 +173,7 @@ class BusyOverlay(QFrame):
         self.bar.setRange(0, 0)  # indeterminate: the layout reports no fraction, the label counts seconds
         self.bar.setTextVisible(False)
         self.bar.setFixedSize(90, 10)
-        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button = QPushButton(self.tr("Cancel"), self)
         self.cancel_button.setObjectName("cancelLayoutButton")
         self.cancel_button.clicked.connect(self.cancel_requested)
         row.addWidget(self.label)
@@ -191,6 +202,11 @@ class BusyOverlay(QFrame):
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt API)
         self._clock.stop()
         super().hideEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.LanguageChange:
+            self.cancel_button.setText(self.tr("Cancel"))
+        super().changeEvent(event)
 
     def _tick(self) -> None:
         seconds = time.monotonic() - self._started
@@ -321,7 +337,7 @@ class GraphView(QGraphicsView):
             return
         if len(pass_.nodes) > self.fold_nodes:
             self._start(_Pending(next(self._tokens), "fold", pass_), lambda: _fold(pass_),
-                        f"Grouping {len(pass_.nodes):,} nodes by module…")
+                        self.tr("Grouping {0:,} nodes by module…").format(len(pass_.nodes)))
             return
         spec = prepare(pass_, self.graph.measure(), direction)  # text metrics: GUI thread only
         if background is None:
@@ -332,7 +348,7 @@ class GraphView(QGraphicsView):
             return
         dot = IsolatedDot()
         self._start(_Pending(next(self._tokens), "pass", pass_), lambda: solve_auto(spec, dot=dot),
-                    f"Laying out {len(pass_.nodes):,} nodes…", cancel=dot.cancel)
+                    self.tr("Laying out {0:,} nodes…").format(len(pass_.nodes)), cancel=dot.cancel)
 
     def _start(self, pending: _Pending, work: Callable[[], object], text: str, delay: int = 0,
                cancel: Callable[[], None] | None = None) -> None:
@@ -364,7 +380,7 @@ class GraphView(QGraphicsView):
             # The layered layout from the first view on: every later change is laid out by it too, so the
             # first change does not move everything by the difference between its spacing and dot's.
             self._start(_Pending(next(self._tokens), "first", pending.pass_, view), lambda: solve_layered(spec),
-                        f"Laying out {len(view.pass_.nodes):,} boxes…")
+                        self.tr("Laying out {0:,} boxes…").format(len(view.pass_.nodes)))
             return
         self._set_busy(False)
         assert isinstance(result, Layout)
@@ -485,7 +501,7 @@ class GraphView(QGraphicsView):
             return True
         pending = _Pending(next(self._tokens), "view", old.source, view, keep_at, select)
         self._start(pending, lambda: solve_auto(spec, previous=previous, anchors=anchors),
-                    f"Laying out {len(view.pass_.nodes):,} boxes…", delay=BUSY_DELAY_MS)
+                    self.tr("Laying out {0:,} boxes…").format(len(view.pass_.nodes)), delay=BUSY_DELAY_MS)
         return True
 
     def _show_view(self, view: FoldedView, layout: Layout, keep: tuple[str, QPointF] | None,
@@ -586,18 +602,20 @@ class GraphView(QGraphicsView):
         fold = attrs.get(FOLD_KEY)
         out: list[tuple[str, Callable[[], bool]]] = []
         if fold == "group":
-            out.append((f"Open {attrs['module']}", lambda: self.expand(item_id)))
-            out.append(("Open everything inside", lambda: self.expand(item_id, deep=True)))
+            out.append((self.tr("Open {0}").format(attrs["module"]), lambda: self.expand(item_id)))
+            out.append((self.tr("Open everything inside"), lambda: self.expand(item_id, deep=True)))
         elif fold == "run":
-            out.append((f"Open the first block ({attrs['first']})", lambda: self.expand(item_id)))
-            out.append((f"Show all {attrs['count']} blocks", lambda: self.unfold(item_id)))
+            out.append((self.tr("Open the first block ({0})").format(attrs["first"]), lambda: self.expand(item_id)))
+            out.append((self.tr("Show all {0} blocks").format(attrs["count"]), lambda: self.unfold(item_id)))
         closed = self._collapsed(item_id)
         if closed != view.state:
             gone = sorted(view.state.expanded - closed.expanded, key=len)
-            out.append((f"Close {gone[0] if gone else 'module'}", lambda: self.collapse(item_id)))
+            out.append((self.tr("Close {0}").format(gone[0]) if gone else self.tr("Close module"),
+                        lambda: self.collapse(item_id)))
         run = self._unfolded_run(item_id)
         if run is not None:
-            out.append((f"Fold the {len(fg.runs[run].members)} blocks back into one", lambda: self.fold_run(item_id)))
+            out.append((self.tr("Fold the {0} blocks back into one").format(len(fg.runs[run].members)),
+                        lambda: self.fold_run(item_id)))
         return out
 
     def _on_double_click(self, item_id: str) -> None:
@@ -661,12 +679,13 @@ class GraphView(QGraphicsView):
             return ""
         replay = self.replay()
         node = replay.node(node_id) if replay is not None else None
-        module = fg.module_of(node_id) or "top level"
-        parts = [f"step {k:,} / {len(view.source.steps):,}", node.type if node else node_id, module]
+        module = fg.module_of(node_id) or self.tr("top level")
+        parts = [self.tr("step {0:,} / {1:,}").format(k, len(view.source.steps)), node.type if node else node_id,
+                 module]
         for rid, index in fg.locate(node_id):
             run = fg.runs[rid]
             if run.members[index] not in view.state.expanded and rid not in view.state.unfolded:
-                parts.append(f"block {index + 1} of {len(run.members)} (folded)")
+                parts.append(self.tr("block {0} of {1} (folded)").format(index + 1, len(run.members)))
         return "  ·  ".join(parts)
 
     def inspected(self, selected: str | None, k: int) -> tuple[Replay | None, str | None, int]:

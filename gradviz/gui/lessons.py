@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gradviz.core.layout import format_tensor, step_caption
+from gradviz.core.layout import format_tensor
 from gradviz.core.lessons import (
     FAIL,
     MISSING,
@@ -38,6 +38,7 @@ from gradviz.core.lessons import (
 )
 from gradviz.core.replay import Replay
 from gradviz.core.trace import ErrorInfo, Trace
+from gradviz.gui.captions import step_caption
 from gradviz.gui.inspector import muted
 
 if TYPE_CHECKING:

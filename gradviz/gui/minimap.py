@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QWidget
 
@@ -31,7 +31,7 @@ class Minimap(QWidget):
         self.setObjectName("minimap")
         self.setAccessibleName("minimap")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("The whole graph: click or drag to move the view")
+        self.setToolTip(self.tr("The whole graph: click or drag to move the view"))
         self.view = view
         self._pixmap: QPixmap | None = None
         self._segments: dict[int, QLineF] = {}
@@ -42,6 +42,11 @@ class Minimap(QWidget):
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._redraw)
         self.hide()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.LanguageChange:
+            self.setToolTip(self.tr("The whole graph: click or drag to move the view"))
+        super().changeEvent(event)
 
     # ------------------------------------------------------------------ upkeep
 

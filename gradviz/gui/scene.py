@@ -15,7 +15,17 @@ import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from PySide6.QtCore import QLineF, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QEvent,
+    QLineF,
+    QObject,
+    QPointF,
+    QRectF,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -57,7 +67,6 @@ from gradviz.core.layout import (
     leaf_title,
     node_lines,
     seed_label_lines,
-    step_caption,
 )
 from gradviz.core.replay import (
     CURRENT,
@@ -73,6 +82,7 @@ from gradviz.core.replay import (
     Replay,
 )
 from gradviz.core.trace import Edge, Node, Pass
+from gradviz.gui.captions import step_caption
 from gradviz.gui.i18n import with_cjk_fallback
 from gradviz.gui.theme import LIGHT, Font, Theme
 
@@ -345,23 +355,28 @@ def paint_badge(painter: QPainter, style: Style, at: QPointF, text: str) -> None
     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
 
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("GraphScene", text)
+
+
 def _node_tooltip(node: Node) -> str:
     fold = node.attrs.get(FOLD_KEY)
+    name = node.names[0] if node.names else ""
     if fold == "run":
-        return (f"{node.attrs.get('count')} identical blocks, {node.attrs.get('first')} … {node.attrs.get('last')}"
-                f"\n{node.names[0] if node.names else ''}\ndouble-click: open the first block · right-click: more")
+        text = _tr("{0} identical blocks, {1} … {2}\n{3}\ndouble-click: open the first block · right-click: more")
+        return text.format(node.attrs.get("count"), node.attrs.get("first"), node.attrs.get("last"), name)
     if fold == "group":
-        return f"module {node.type}\n{node.names[0] if node.names else ''}\ndouble-click: open · right-click: more"
-    head = node.type if node.kind != "leaf" else f"leaf tensor {leaf_title(node)}"
+        return _tr("module {0}\n{1}\ndouble-click: open · right-click: more").format(node.type, name)
+    head = node.type if node.kind != "leaf" else _tr("leaf tensor {0}").format(leaf_title(node))
     parts = [head]
     if node.code:
         parts.append(node.code if node.line is None else f"L{node.line}: {node.code}")
     elif node.line is not None:
-        parts.append(f"line {node.line}")
+        parts.append(_tr("line {0}").format(node.line))
     if node.module:
-        parts.append(f"in {node.module}")
+        parts.append(_tr("in {0}").format(node.module))
     if node.kind == "detached":
-        parts.append("cut off from the graph: no gradient reaches it")
+        parts.append(_tr("cut off from the graph: no gradient reaches it"))
     return "\n".join(parts)
 
 
@@ -502,15 +517,17 @@ class CutMarkerItem(QGraphicsItem):
 def cut_tooltip(edge: Edge, nodes: dict[str, Node]) -> str:
     """Why no gradient flows along a cut edge, in the program's own words where the trace has them."""
     src, dst = nodes.get(edge.src), nodes.get(edge.dst)
-    cut = edge.cut or "a cut"
-    cut_off = ", ".join(dst.names) if dst is not None and dst.names else "this branch"
-    where = f" at L{edge.cut_line}" if edge.cut_line is not None else ""
-    lines = [f"{cut_off} was cut off with {cut}{where} — gradient stops here"]
+    cut = edge.cut or _tr("a cut")
+    cut_off = ", ".join(dst.names) if dst is not None and dst.names else _tr("this branch")
+    if edge.cut_line is not None:
+        lines = [_tr("{0} was cut off with {1} at L{2} — gradient stops here").format(cut_off, cut, edge.cut_line)]
+    else:
+        lines = [_tr("{0} was cut off with {1} — gradient stops here").format(cut_off, cut)]
     if src is not None:
         user = f"{src.code} (L{src.line})" if src.code and src.line is not None else src.code or src.type
         behind = f"{dst.code} (L{dst.line})" if dst is not None and dst.code and dst.line is not None else cut_off
-        lines.append(f"{user} sends no gradient through its input {edge.slot}, so {behind} and everything "
-                     "before it get nothing from this backward pass.")
+        lines.append(_tr("{0} sends no gradient through its input {1}, so {2} and everything before it get nothing "
+                         "from this backward pass.").format(user, edge.slot, behind))
     return "\n".join(lines)
 
 
@@ -572,7 +589,10 @@ def edge_segments(graph: GraphScene) -> dict[int, QLineF]:
     return {i: QLineF(item.path.pointAtPercent(0), item.path.pointAtPercent(1)) for i, item in graph.edges.items()}
 
 
-LEGEND = ((PENDING, "not run yet"), (CURRENT, "running now"), (DONE, "done"), (DETACHED, "cut off"))
+LEGEND = ((PENDING, QT_TRANSLATE_NOOP("GraphScene", "not run yet")),
+          (CURRENT, QT_TRANSLATE_NOOP("GraphScene", "running now")),
+          (DONE, QT_TRANSLATE_NOOP("GraphScene", "done")),
+          (DETACHED, QT_TRANSLATE_NOOP("GraphScene", "cut off")))
 CAPTION_GAP = 16.0
 SWATCH_W, SWATCH_H, SWATCH_GAP = 28.0, 16.0, 18.0
 
@@ -592,7 +612,8 @@ class CaptionItem(QGraphicsItem):
         self.text_h = fonts.measure("Ag", BODY)[1]
         self.legend_h = max(SWATCH_H + 4, fonts.measure("Ag", SMALL)[1])
         self.height = self.title_h + self.text_h + self.legend_h + 2 * LINE_GAP + 4
-        self.legend_w = sum(SWATCH_W + 6 + fonts.measure(label, SMALL)[0] + SWATCH_GAP for _, label in LEGEND)
+        self.legend = [(state, _tr(label)) for state, label in LEGEND]
+        self.legend_w = sum(SWATCH_W + 6 + fonts.measure(label, SMALL)[0] + SWATCH_GAP for _, label in self.legend)
         self.width = self.legend_w
 
     def fit(self, texts: Iterable[str], min_width: float) -> None:
@@ -627,7 +648,7 @@ class CaptionItem(QGraphicsItem):
         y += self.text_h + LINE_GAP + 4
         x = 0.0
         painter.setFont(fonts.fonts[SMALL])
-        for state, label in LEGEND:
+        for state, label in self.legend:
             swatch = QRectF(x + 2, y + 2, SWATCH_W - 4, SWATCH_H - 2)
             painter.setPen(style.node_pen[state])
             painter.setBrush(style.node_brush[state])
@@ -809,6 +830,21 @@ class GraphScene(QGraphicsScene):
             seed.restyle(EDGE_CARRIED if replay.node_state(nid, k) != PENDING else EDGE_PENDING)
         for i, edge in self.edges.items():
             edge.restyle(replay.edge_state(i, k))
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LanguageChange:  # sent on by the window that owns this scene
+            self.retranslate()
+        return super().event(event)
+
+    def retranslate(self) -> None:
+        """Tooltips of the boxes and cut markers in the current language."""
+        pass_ = self.pass_
+        by_id = {n.id: n for n in pass_.nodes} if pass_ is not None else {}
+        for item in self.nodes.values():
+            item.setToolTip(_node_tooltip(item.node))
+        for marker in self.cuts:
+            if pass_ is not None and 0 <= marker.edge.index < len(pass_.edges):
+                marker.setToolTip(cut_tooltip(pass_.edges[marker.edge.index], by_id))
 
     def set_theme(self, theme: Theme) -> None:
         """Restyle everything with another theme (same fonts keep the layout valid)."""
