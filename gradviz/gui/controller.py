@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Signal, Slot
 
 from gradviz.core.runner import RunHandle, Runner, RunRequest
 from gradviz.core.trace import ErrorInfo, Trace
@@ -135,7 +135,8 @@ class RunController(QObject):
             self._last_trace = result
             self.trace_ready.emit(result)
             if result.status != "ok":
-                self.run_failed.emit(result.error or ErrorInfo(result.status, _STATUS_MESSAGES.get(result.status, "")))
+                message = QCoreApplication.translate("RunController", _STATUS_MESSAGES.get(result.status, ""))
+                self.run_failed.emit(result.error or ErrorInfo(result.status, message))
         else:
             error = result if isinstance(result, ErrorInfo) else ErrorInfo("RunnerError", "the run produced no trace")
             self.run_failed.emit(error)
@@ -143,7 +144,7 @@ class RunController(QObject):
 
 
 _STATUS_MESSAGES = {
-    "timeout": "the program ran longer than the time limit and was stopped",
-    "cancelled": "stopped before the end",
-    "error": "the program failed",
+    "timeout": QT_TRANSLATE_NOOP("RunController", "the program ran longer than the time limit and was stopped"),
+    "cancelled": QT_TRANSLATE_NOOP("RunController", "stopped before the end"),
+    "error": QT_TRANSLATE_NOOP("RunController", "the program failed"),
 }
