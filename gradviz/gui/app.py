@@ -102,6 +102,8 @@ def run_app(file: str | None = None) -> int:
         print(f"error: no such file: {file}", file=sys.stderr)
         return EXIT_USAGE
     app = make_application()
+    from PySide6.QtCore import QTimer
+
     from gradviz.gui.i18n import install_language, startup_language
     from gradviz.gui.mainwindow import MainWindow
     from gradviz.gui.settings import Settings
@@ -109,7 +111,8 @@ def run_app(file: str | None = None) -> int:
     settings = Settings()
     install_language(startup_language(settings.language()))  # the chosen language, else the system's
     window = MainWindow(settings=settings)
-    if file is not None:
-        window.open_file(file)  # asks first only if recovered autosaved text is in the editor
+    if file is not None and window.open_file(file):  # asks first only if recovered autosaved text is there
+        # Opened from the command line (`gradviz lesson.py`, `make run`): show its graph at once.
+        QTimer.singleShot(0, window.run_program)
     window.show()
     return int(app.exec())
