@@ -10,9 +10,7 @@ from gradviz.core.layout import leaf_title
 from gradviz.core.replay import Replay
 from gradviz.core.trace import Node, Pass
 
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Caption", text)
+translate = QCoreApplication.translate  # pyside6-lupdate extracts translate("Context", "text") calls
 
 
 def _name_line(node: Node) -> str:
@@ -30,7 +28,7 @@ def pass_title(pass_: Pass, number: int | None = None, count: int | None = None)
     if pass_.line is not None:
         head += f"   (L{pass_.line})"
     if number is not None and count is not None and count > 1:
-        head = _tr("pass {0} of {1}:  {2}").format(number, count, head)
+        head = translate("Caption", "pass {0} of {1}:  {2}").format(number, count, head)
     return head
 
 
@@ -40,14 +38,14 @@ def step_caption(replay: Replay, k: int) -> str:
     k = replay.clamp(k)
     if k == 0:
         if n == 1:
-            return _tr("before backward: nothing has run yet (1 step to replay)")
-        return _tr("before backward: nothing has run yet ({0} steps to replay)").format(n)
+            return translate("Caption", "before backward: nothing has run yet (1 step to replay)")
+        return translate("Caption", "before backward: nothing has run yet ({0} steps to replay)").format(n)
     current = replay.current(k)
     node = replay.node(current) if current is not None else None
     if node is None:
-        return _tr("step {0} of {1}").format(k, n)
+        return translate("Caption", "step {0} of {1}").format(k, n)
     if node.kind == "leaf":
-        return _tr("step {0} of {1}:  {2}.grad accumulated").format(k, n, leaf_title(node))
+        return translate("Caption", "step {0} of {1}:  {2}.grad accumulated").format(k, n, leaf_title(node))
     where = _name_line(node)
     who = f"{node.type} ({where})" if where else node.type
-    return _tr("step {0} of {1}:  {2} computed the gradients of its inputs").format(k, n, who)
+    return translate("Caption", "step {0} of {1}:  {2} computed the gradients of its inputs").format(k, n, who)

@@ -86,6 +86,8 @@ from gradviz.gui.captions import step_caption
 from gradviz.gui.i18n import with_cjk_fallback
 from gradviz.gui.theme import LIGHT, Font, Theme
 
+translate = QCoreApplication.translate  # pyside6-lupdate extracts translate("Context", "text") calls
+
 SCENE_MARGIN = 24.0
 TEXT_LOD = 4.5  # screen pixels of the smallest font below which text is unreadable: items skip it
 SHAPE_LOD = 0.12  # scale below which items draw only their silhouette
@@ -355,28 +357,24 @@ def paint_badge(painter: QPainter, style: Style, at: QPointF, text: str) -> None
     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("GraphScene", text)
-
-
 def _node_tooltip(node: Node) -> str:
     fold = node.attrs.get(FOLD_KEY)
     name = node.names[0] if node.names else ""
     if fold == "run":
-        text = _tr("{0} identical blocks, {1} … {2}\n{3}\ndouble-click: open the first block · right-click: more")
+        text = translate("GraphScene", "{0} identical blocks, {1} … {2}\n{3}\ndouble-click: open the first block · right-click: more")
         return text.format(node.attrs.get("count"), node.attrs.get("first"), node.attrs.get("last"), name)
     if fold == "group":
-        return _tr("module {0}\n{1}\ndouble-click: open · right-click: more").format(node.type, name)
-    head = node.type if node.kind != "leaf" else _tr("leaf tensor {0}").format(leaf_title(node))
+        return translate("GraphScene", "module {0}\n{1}\ndouble-click: open · right-click: more").format(node.type, name)
+    head = node.type if node.kind != "leaf" else translate("GraphScene", "leaf tensor {0}").format(leaf_title(node))
     parts = [head]
     if node.code:
         parts.append(node.code if node.line is None else f"L{node.line}: {node.code}")
     elif node.line is not None:
-        parts.append(_tr("line {0}").format(node.line))
+        parts.append(translate("GraphScene", "line {0}").format(node.line))
     if node.module:
-        parts.append(_tr("in {0}").format(node.module))
+        parts.append(translate("GraphScene", "in {0}").format(node.module))
     if node.kind == "detached":
-        parts.append(_tr("cut off from the graph: no gradient reaches it"))
+        parts.append(translate("GraphScene", "cut off from the graph: no gradient reaches it"))
     return "\n".join(parts)
 
 
@@ -517,16 +515,16 @@ class CutMarkerItem(QGraphicsItem):
 def cut_tooltip(edge: Edge, nodes: dict[str, Node]) -> str:
     """Why no gradient flows along a cut edge, in the program's own words where the trace has them."""
     src, dst = nodes.get(edge.src), nodes.get(edge.dst)
-    cut = edge.cut or _tr("a cut")
-    cut_off = ", ".join(dst.names) if dst is not None and dst.names else _tr("this branch")
+    cut = edge.cut or translate("GraphScene", "a cut")
+    cut_off = ", ".join(dst.names) if dst is not None and dst.names else translate("GraphScene", "this branch")
     if edge.cut_line is not None:
-        lines = [_tr("{0} was cut off with {1} at L{2} — gradient stops here").format(cut_off, cut, edge.cut_line)]
+        lines = [translate("GraphScene", "{0} was cut off with {1} at L{2} — gradient stops here").format(cut_off, cut, edge.cut_line)]
     else:
-        lines = [_tr("{0} was cut off with {1} — gradient stops here").format(cut_off, cut)]
+        lines = [translate("GraphScene", "{0} was cut off with {1} — gradient stops here").format(cut_off, cut)]
     if src is not None:
         user = f"{src.code} (L{src.line})" if src.code and src.line is not None else src.code or src.type
         behind = f"{dst.code} (L{dst.line})" if dst is not None and dst.code and dst.line is not None else cut_off
-        lines.append(_tr("{0} sends no gradient through its input {1}, so {2} and everything before it get nothing "
+        lines.append(translate("GraphScene", "{0} sends no gradient through its input {1}, so {2} and everything before it get nothing "
                          "from this backward pass.").format(user, edge.slot, behind))
     return "\n".join(lines)
 
@@ -612,7 +610,7 @@ class CaptionItem(QGraphicsItem):
         self.text_h = fonts.measure("Ag", BODY)[1]
         self.legend_h = max(SWATCH_H + 4, fonts.measure("Ag", SMALL)[1])
         self.height = self.title_h + self.text_h + self.legend_h + 2 * LINE_GAP + 4
-        self.legend = [(state, _tr(label)) for state, label in LEGEND]
+        self.legend = [(state, translate("GraphScene", label)) for state, label in LEGEND]
         self.legend_w = sum(SWATCH_W + 6 + fonts.measure(label, SMALL)[0] + SWATCH_GAP for _, label in self.legend)
         self.width = self.legend_w
 

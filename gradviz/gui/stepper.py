@@ -26,28 +26,26 @@ from PySide6.QtWidgets import (
 
 from gradviz.core.trace import Pass, Trace
 
+translate = QCoreApplication.translate  # pyside6-lupdate extracts translate("Context", "text") calls
+
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 BASE_INTERVAL_MS = 800  # one engine step per 0.8 s at 1x: slow enough to follow on a projector
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Stepper", text)
 
 
 def call_name(call: str) -> str:
     """How a pass's call is written: "backward()", "autograd.grad()", "implicit backward()"."""
     names = {"backward": "backward()", "grad": "autograd.grad()",
              "implicit": QT_TRANSLATE_NOOP("Stepper", "implicit backward()")}
-    return _tr(names[call]) if call in names else call
+    return translate("Stepper", names[call]) if call in names else call
 
 
 def pass_title(index: int, pass_: Pass) -> str:
     """How a pass is listed: "2. backward() · line 14", plus its state when it is not a plain success."""
     text = f"{index + 1}. {call_name(pass_.call)}"
     if pass_.line is not None:
-        text += " · " + _tr("line {0}").format(pass_.line)
+        text += " · " + translate("Stepper", "line {0}").format(pass_.line)
     if pass_.detail != "full":
-        text += " · " + _tr("summary")
+        text += " · " + translate("Stepper", "summary")
     if pass_.status != "ok":
         text += f" · {status_name(pass_.status)}"
     return text
@@ -57,23 +55,23 @@ def status_name(status: str) -> str:
     """A pass's or run's status as a word: "error", "timeout", "cancelled"."""
     names = {"ok": QT_TRANSLATE_NOOP("Stepper", "ok"), "error": QT_TRANSLATE_NOOP("Stepper", "error"),
              "timeout": QT_TRANSLATE_NOOP("Stepper", "timeout"), "cancelled": QT_TRANSLATE_NOOP("Stepper", "cancelled")}
-    return _tr(names[status]) if status in names else status
+    return translate("Stepper", names[status]) if status in names else status
 
 
 def step_caption(pass_: Pass, k: int) -> str:
     """What the replay shows at step k: "before backward", or which node the engine just ran."""
     n = len(pass_.steps)
     if n == 0:
-        return _tr("no steps recorded") if pass_.detail == "full" else _tr("summary only: graph not kept")
+        return translate("Stepper", "no steps recorded") if pass_.detail == "full" else translate("Stepper", "summary only: graph not kept")
     if k <= 0:
-        return _tr("step 0 / {0} · before backward").format(n)
+        return translate("Stepper", "step 0 / {0} · before backward").format(n)
     node_id = pass_.steps[k - 1].node
     try:
         node = pass_.node(node_id)
         label = node.type + (f" ({', '.join(node.names)})" if node.names else "")
     except KeyError:
         label = node_id
-    return _tr("step {0} / {1} · {2}").format(k, n, label)
+    return translate("Stepper", "step {0} / {1} · {2}").format(k, n, label)
 
 
 def transport_icon(glyph: str, palette: QPalette, size: int = 40) -> QIcon:
