@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.gradviz-installed
 EXAMPLE := resources/examples/01_scalar_gradient.py
 
-.PHONY: run test setup clean
+.PHONY: run test setup clean translations
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# After changing texts in gradviz/gui/*.py: refresh the .ts (then translate the new entries in it, e.g. with
+# pyside6-linguist), compile the .qm, and check nothing is left untranslated.
+translations: $(STAMP)
+	$(PY) -m gradviz.gui.i18n update
+	$(PY) -m gradviz.gui.i18n compile
+	$(PY) -m gradviz.gui.i18n check
 
 clean:
 	rm -rf $(VENV) build *.egg-info

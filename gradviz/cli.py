@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which backward pass to show, 1-based (default: the first with a graph)")
     p.add_argument("--size", default="1600x1000", help="window size WIDTHxHEIGHT (default 1600x1000)")
     p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument("--lang", choices=("en", "zh_CN"), default=None,
+                   help="language of the window's texts (default: the system's, as the app)")
     p.add_argument("--select", metavar="NAME", help="select the node of this variable (or op type) in the inspector")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the program (default 60)")
     p.set_defaults(func=cmd_shot)
@@ -135,7 +137,7 @@ def cmd_shot(args: argparse.Namespace) -> int:
     try:
         result = take_shot(args.file, args.output, step=args.step, size=size, theme=args.theme, select=args.select,
                            pass_index=None if args.pass_number is None else args.pass_number - 1,
-                           timeout=args.timeout)
+                           timeout=args.timeout, language=args.lang)
     except ShotError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_PROGRAM_FAILED

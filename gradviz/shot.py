@@ -38,10 +38,11 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, pass_index: int | None = None,
               size: tuple[int, int] = DEFAULT_SIZE, theme: str = "light", select: str | None = None,
-              timeout: float = 60.0) -> ShotResult:
+              timeout: float = 60.0, language: str | None = None) -> ShotResult:
     """Open the window offscreen on `file`, run it, show pass `pass_index` (default: the window's choice) at
     `step` (default: the last; negative counts from the end), optionally select the node named `select`,
-    and save the window as a PNG. Settings and autosave go to a temporary folder, never the user's."""
+    and save the window as a PNG. `language` ("en", "zh_CN") defaults to the system's, as the app's does.
+    Settings and autosave go to a temporary folder, never the user's."""
     source_path = Path(file)
     if not source_path.is_file():
         raise ShotError(f"no such file: {file}")
@@ -49,10 +50,15 @@ def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, 
     from PySide6.QtCore import QEventLoop, QTimer
 
     from gradviz.gui.app import make_application
+    from gradviz.gui.i18n import current_language, install_language, normalise, startup_language
     from gradviz.gui.mainwindow import MainWindow
     from gradviz.gui.settings import Settings
 
+    if language is not None and normalise(language) is None:
+        raise ShotError(f"unknown language {language!r} (use en or zh_CN)")
     app = make_application()
+    previous = current_language()
+    install_language(startup_language(language))
     with tempfile.TemporaryDirectory(prefix="gradviz-shot-") as tmp:
         settings = Settings(Path(tmp) / "settings.ini")
         settings.set_theme(theme)
@@ -107,6 +113,7 @@ def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, 
             window.controller.shutdown()
             window.deleteLater()
             app.processEvents()
+            install_language(previous)
 
 
 def _settle(app) -> None:  # noqa: ANN001 (QApplication)

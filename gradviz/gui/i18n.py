@@ -245,7 +245,7 @@ def _tool(name: str) -> str:
 
 def lupdate(ts: Path, *, keep_obsolete: bool = False) -> str:
     """Merge the strings of `source_files()` into `ts` (created if missing); returns lupdate's summary."""
-    args = [_tool("pyside6-lupdate"), *map(str, source_files()), "-locations", "relative", "-ts", str(ts)]
+    args = [_tool("pyside6-lupdate"), *map(str, source_files()), "-locations", "none", "-ts", str(ts)]
     if not keep_obsolete:
         args.insert(-2, "-no-obsolete")
     done = subprocess.run(args, capture_output=True, text=True, check=True)
@@ -269,6 +269,29 @@ def missing_from(ts: Path) -> list[str]:
                 if (m.context, m.source) not in have]
 
 
+def qm_is_current(ts: Path, qm: Path) -> bool:
+    """Whether `qm` is exactly what compiling `ts` gives now (lrelease output is deterministic)."""
+    with tempfile.TemporaryDirectory(prefix="gradviz-qm-") as tmp:
+        fresh = Path(tmp) / qm.name
+        lrelease(ts, fresh)
+        return qm.is_file() and fresh.read_bytes() == qm.read_bytes()
+
+
+_TR_IN_FSTRING = re.compile(r"""\{[^{}"']*\b(?:tr|translate)\(""")
+
+
+def hidden_lines(source: str) -> list[int]:
+    """Line numbers of tr()/translate() calls inside f-string braces, which pyside6-lupdate cannot see
+    (their text would never be translated)."""
+    return [number for number, line in enumerate(source.splitlines(), 1)
+            if re.search(r"""\bf["']""", line) and _TR_IN_FSTRING.search(line)]
+
+
+def hidden_from_lupdate() -> list[str]:
+    """`hidden_lines` of every translated source file, as "file:line"."""
+    return [f"{path.name}:{n}" for path in source_files() for n in hidden_lines(path.read_text(encoding="utf-8"))]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gradviz.gui.i18n",
                                      description="Refresh gradviz's translations in resources/translations.")
@@ -286,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
             print(lrelease(ts, qm_path(code)))
         else:
             found = missing_from(ts) + problems(read_ts(ts))
+            found += [f"translated text inside an f-string, invisible to lupdate: {where}"
+                      for where in hidden_from_lupdate()]
+            if not qm_is_current(ts, qm_path(code)):
+                found.append(f"{qm_path(code).name} is older than {ts.name}: run `compile`")
             for line in found:
                 print(f"{ts.name}: {line}")
             status = status or (1 if found else 0)

@@ -378,7 +378,8 @@ class Inspector(QScrollArea):
             self._fields["line"] = str(node.line)
             code = html.escape((node.code or "").strip())
             self._fields["code"] = (node.code or "").strip()
-            link = self._label(f'<a href="line:{node.line}">{self.tr("line {0}").format(node.line)}</a>'
+            line = html.escape(self.tr("line {0}").format(node.line))
+            link = self._label(f'<a href="line:{node.line}">{line}</a>'
                                + (f"&nbsp; <code>{code}</code>" if code else ""), name="nodeLine", rich=True)
             link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
             link.linkActivated.connect(self._on_link)
