@@ -16,13 +16,16 @@ class ShotError(Exception):
 
 @dataclass(frozen=True)
 class ShotResult:
-    """What was drawn: the file, the run's status, which pass and step, and the pass's step count."""
+    """What was drawn: the file, the run's status, which pass and step, the pass's step count, and the
+    window's title and menu titles as drawn (in the language asked for)."""
 
     path: Path
     status: str
     pass_index: int
     step: int
     steps: int
+    title: str = ""
+    menus: tuple[str, ...] = ()
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -107,7 +110,9 @@ def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, 
             out.parent.mkdir(parents=True, exist_ok=True)
             if not window.grab().save(str(out), "PNG"):
                 raise ShotError(f"could not write {out}")
-            return ShotResult(out, trace.status, window.stepper.pass_index(), window.stepper.step(), total)
+            menus = tuple(a.text() for a in window.menuBar().actions() if a.menu() is not None)
+            return ShotResult(out, trace.status, window.stepper.pass_index(), window.stepper.step(), total,
+                              window.windowTitle(), menus)
         finally:
             window.close()
             window.controller.shutdown()
