@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QLocale
-from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtGui import QFont, QFontInfo, QFontMetrics
 
 from gradviz.core import layout as core_layout
 from gradviz.core.capture import run_program
@@ -120,15 +120,17 @@ def test_captions_say_in_english_what_the_core_says_and_are_translated(english) 
 
 
 def test_fonts_fall_back_to_an_installed_chinese_font(qapp, monkeypatch) -> None:
-    base = QFont("DejaVu Sans")
+    family = QFontInfo(QFont("sans-serif")).family()  # a real family installed here
+    base = QFont(family)
     monkeypatch.setattr(i18n, "_installed_families",
-                        lambda: frozenset({"DejaVu Sans", "WenQuanYi Micro Hei", "Noto Sans CJK SC",
+                        lambda: frozenset({family, "WenQuanYi Micro Hei", "Noto Sans CJK SC",
                                            "Noto Sans CJK JP", "Noto Sans Mono CJK SC"}))
-    assert i18n.with_cjk_fallback(base).families() == ["DejaVu Sans", "Noto Sans CJK SC", "WenQuanYi Micro Hei"]
-    assert i18n.with_cjk_fallback(QFont("DejaVu Sans Mono"), mono=True).families()[:2] == [
-        "DejaVu Sans Mono", "Noto Sans Mono CJK SC"]
-    monkeypatch.setattr(i18n, "_installed_families", lambda: frozenset({"DejaVu Sans"}))
-    assert i18n.with_cjk_fallback(base).families() == ["DejaVu Sans"]  # none installed: unchanged, no error
+    assert i18n.with_cjk_fallback(base).families() == [family, "Noto Sans CJK SC", "WenQuanYi Micro Hei"]
+    mono = i18n.with_cjk_fallback(QFont("monospace"), mono=True)  # an alias: the font it means comes first
+    assert mono.families()[0] == QFontInfo(QFont("monospace")).family() == QFontInfo(mono).family()
+    assert mono.families().index("Noto Sans Mono CJK SC") < mono.families().index("Noto Sans CJK SC")
+    monkeypatch.setattr(i18n, "_installed_families", lambda: frozenset({family}))
+    assert i18n.with_cjk_fallback(base).families() == [family]  # none installed: unchanged, no error
 
 
 def test_the_first_fallback_found_on_this_machine_has_the_lessons_characters(qapp) -> None:

@@ -25,7 +25,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QLibraryInfo, QLocale, QTranslator
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QFontInfo
 
 SOURCE_LANGUAGE = "en"
 # Language code -> its name written in that language (menu entries are never translated: a reader lost in a
@@ -148,6 +148,11 @@ def with_cjk_fallback(font: QFont, mono: bool = False) -> QFont:
     families = list(out.families()) or [out.family()]
     extra = [f for f in cjk_families(mono) if f not in families]
     if extra:
+        # An alias ("monospace", "Sans Serif") is not a family Qt finds in a list: name the font it stands
+        # for first, or the first CJK family would draw the Latin text too.
+        resolved = QFontInfo(out).family()
+        if resolved and resolved not in families:
+            families.insert(0, resolved)
         out.setFamilies(families + extra)
     return out
 
