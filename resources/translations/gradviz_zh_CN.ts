@@ -12,7 +12,7 @@
     <name>Caption</name>
     <message>
         <source>pass {0} of {1}:  {2}</source>
-        <translation>第 {0} 次反向传播（共 {1} 次）：  {2}</translation>
+        <translation>第 {0} 次反向传播（共 {1} 次）：{2}</translation>
     </message>
     <message>
         <source>before backward: nothing has run yet (1 step to replay)</source>
@@ -28,18 +28,18 @@
     </message>
     <message>
         <source>step {0} of {1}:  {2}.grad accumulated</source>
-        <translation>第 {0} 步（共 {1} 步）：  {2}.grad 已累加</translation>
+        <translation>第 {0} 步（共 {1} 步）：{2}.grad 已累加</translation>
     </message>
     <message>
         <source>step {0} of {1}:  {2} computed the gradients of its inputs</source>
-        <translation>第 {0} 步（共 {1} 步）：  {2} 算出了其输入的梯度</translation>
+        <translation>第 {0} 步（共 {1} 步）：{2} 算出了其输入的梯度</translation>
     </message>
 </context>
 <context>
     <name>DerivativeRule</name>
     <message>
         <source>leaf.grad += grad  (gradients from every use of the leaf add up)</source>
-        <translation>leaf.grad += grad  （叶子节点每一处使用传来的梯度相加）</translation>
+        <translation>leaf.grad += grad  （叶子节点每一次被使用时传回的梯度都会累加）</translation>
     </message>
     <message>
         <source>grad_self = grad,  grad_other = grad · alpha  (summed over broadcast dims)</source>
@@ -784,7 +784,7 @@ Step through backward() with the timeline below (← → Space).</source>
     </message>
     <message>
         <source>Fit</source>
-        <translation>适应</translation>
+        <translation>适应窗口</translation>
     </message>
     <message>
         <source>Fit the graph (Ctrl+0)</source>
