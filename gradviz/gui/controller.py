@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from gradviz.core.runner import RunHandle, Runner, RunRequest
 from gradviz.core.trace import ErrorInfo, Trace
+from gradviz.gui.i18n import QT_TRANSLATE_NOOP
 
 
 class RunController(QObject):

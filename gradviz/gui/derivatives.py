@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from PySide6.QtCore import QCoreApplication
+
+from gradviz.gui.i18n import QT_TRANSLATE_NOOP
 
 _RULES: dict[str, str] = {
     "AccumulateGrad": QT_TRANSLATE_NOOP(

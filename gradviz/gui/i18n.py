@@ -167,6 +167,13 @@ def apply_app_font(app: QCoreApplication) -> None:
 
 # ---------------------------------------------------------------------------------------------- texts kept
 
+def QT_TRANSLATE_NOOP(context: str, source: str) -> str:  # noqa: N802 (the name pyside6-lupdate looks for)
+    """Mark `source` as a text of `context` for pyside6-lupdate and return it unchanged: for texts kept in
+    tables and translated where they are shown. (PySide6's own is typed as returning object.)"""
+    return source
+
+
+
 class TextKeeper:
     """Texts set once at construction and again, translated in `context`, on each language change. Sources
     passed to `keep` must be wrapped in QT_TRANSLATE_NOOP(context, "...") so pyside6-lupdate finds them."""

@@ -6,7 +6,7 @@ import html
 import math
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,7 +25,7 @@ from gradviz.core.layout import format_number, format_shape
 from gradviz.core.replay import Replay
 from gradviz.core.trace import Edge, Node, Pass, TensorSummary
 from gradviz.gui.derivatives import translated_rule
-from gradviz.gui.i18n import with_cjk_fallback
+from gradviz.gui.i18n import QT_TRANSLATE_NOOP, with_cjk_fallback
 
 INLINE_MAX = 8  # up to this many elements (0-D/1-D) the values are written out in one line
 TABLE_MAX_ROWS, TABLE_MAX_COLS = 12, 8  # up to this the values go in a table; beyond, stats and a heat map

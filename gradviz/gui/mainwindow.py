@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QT_TRANSLATE_NOOP,
     QByteArray,
     QCoreApplication,
     QEvent,
@@ -51,7 +50,7 @@ from gradviz.gui.controller import RunController
 from gradviz.gui.editor import CodeEditor
 from gradviz.gui.examples import Example, list_examples
 from gradviz.gui.graphview import GraphView
-from gradviz.gui.i18n import LANGUAGES, TextKeeper, current_language, install_language
+from gradviz.gui.i18n import LANGUAGES, QT_TRANSLATE_NOOP, TextKeeper, current_language, install_language
 from gradviz.gui.inspector import Inspector
 from gradviz.gui.outputpanel import OutputPanel
 from gradviz.gui.scene import GraphScene

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from gradviz.core.trace import ErrorInfo
-from gradviz.gui.i18n import with_cjk_fallback
+from gradviz.gui.i18n import QT_TRANSLATE_NOOP, with_cjk_fallback
 
 MAX_LINES = 5000  # the panel keeps the last lines of a chatty program; the trace keeps its own bounded copy
 

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from PySide6.QtCore import (
-    QT_TRANSLATE_NOOP,
     QCoreApplication,
     QEvent,
     QLineF,
@@ -83,7 +82,7 @@ from gradviz.core.replay import (
 )
 from gradviz.core.trace import Edge, Node, Pass
 from gradviz.gui.captions import step_caption
-from gradviz.gui.i18n import with_cjk_fallback
+from gradviz.gui.i18n import QT_TRANSLATE_NOOP, with_cjk_fallback
 from gradviz.gui.theme import LIGHT, Font, Theme
 
 translate = QCoreApplication.translate  # pyside6-lupdate extracts translate("Context", "text") calls

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtCore import (
-    QT_TRANSLATE_NOOP,
     QCoreApplication,
     QEvent,
     QPointF,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from gradviz.core.trace import Pass, Trace
+from gradviz.gui.i18n import QT_TRANSLATE_NOOP
 
 translate = QCoreApplication.translate  # pyside6-lupdate extracts translate("Context", "text") calls
 
