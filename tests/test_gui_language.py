@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 from gradviz import cli
 from gradviz.core.capture import run_program
 from gradviz.gui import i18n
-from gradviz.gui.mainwindow import MainWindow
+from gradviz.gui.mainwindow import WELCOME, MainWindow
 from gradviz.gui.settings import Settings
 
 DETACH = "resources/examples/04_detach.py"
@@ -137,6 +137,9 @@ def test_a_window_opens_in_the_remembered_language(qapp, tmp_path, zh) -> None:
         assert menu_titles(w)[0] == zh[("MainWindow", "&File")]
         assert w.language_actions["zh_CN"].isChecked()
         assert w.graph_title.text() == zh[("MainWindow", "Run a program to see its autograd graph")]
+        hint = next(text for (context, source), text in zh.items() if source.startswith("# Type a small PyTorch"))
+        welcome = w.editor.toPlainText()
+        assert welcome.startswith(hint + "\nimport torch") and welcome.endswith(WELCOME[WELCOME.index("import torch"):])
         w.close()
     finally:
         i18n.install_language("en")

@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.write_autosave)
         self.apply_theme(theme)
         self._restore_window()
-        self.editor.setPlainText(WELCOME)
+        self.editor.setPlainText(self.welcome_text())
         self.editor.document().setModified(False)
         self.editor.document().modificationChanged.connect(self._update_title)
         self.editor.textChanged.connect(self._on_text_edited)
@@ -866,6 +866,12 @@ class MainWindow(QMainWindow):
 
     def theme_name(self) -> str:
         return self._theme_name
+
+    def welcome_text(self) -> str:
+        """The program the editor starts with, its comments in the UI's language."""
+        hint = self.tr("# Type a small PyTorch program here, or open one from the Examples menu,\n"
+                       "# then press Ctrl+Enter to run it and watch backward() step by step.")
+        return hint + WELCOME[WELCOME.index("\nimport torch"):]
 
     def set_language(self, code: str) -> str:
         """Show the whole window in `code` ("en", "zh_CN") now and remember the choice; returns the language

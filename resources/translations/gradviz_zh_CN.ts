@@ -1093,6 +1093,12 @@ Restore it?</source>
         <translation>已导出 {0}</translation>
     </message>
     <message>
+        <source># Type a small PyTorch program here, or open one from the Examples menu,
+# then press Ctrl+Enter to run it and watch backward() step by step.</source>
+        <translation># 在这里输入一段简短的 PyTorch 程序，或从“示例”菜单打开一个，
+# 然后按 Ctrl+Enter 运行，逐步观看 backward() 的过程。</translation>
+    </message>
+    <message>
         <source>See autograd: run a small PyTorch program, draw its grad_fn graph and replay backward() step by step.</source>
         <translation>看见自动求导：运行一段简短的 PyTorch 程序，画出它的 grad_fn 计算图，并逐步回放 backward()。</translation>
     </message>
