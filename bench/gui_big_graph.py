@@ -7,8 +7,9 @@ d_model 128, nhead 8, dim_feedforward 512, seq 32, batch 4) and cached as JSON u
 - first paint: `stepper.set_trace(trace)` until the graph view has painted the folded view;
 - open one layer: double-click the folded run (its first block opens), and open a layer fully (deep);
 - stepping: `stepper.set_step(k)` for 20 random k, each followed by the repaint it causes (GUI work per step:
-  scene restyle, locator, inspector, editor line, paint), and the graph view's `set_step(k)` alone, on the
-  first view and on the opened ones; CPU time of this process (the machine may be shared) and wall time;
+  scene restyle, locator, inspector, editor line, paint), the same with the loss node selected (the inspector
+  keeps its node), and the graph view's `set_step(k)` alone, on the first view and on the opened ones; CPU
+  time of this process (the machine may be shared) and wall time;
 - memory: RSS after loading the trace, after the first paint, after opening, and the peak.
 Optionally saves PNGs of the view (`--png DIR`).
 
@@ -163,13 +164,17 @@ def main() -> int:
             """Wall and CPU time (this process: the GUI thread; the layout pool is idle) per random step."""
             n = len(pass_.steps)
             picks = random.Random(7).sample(range(1, n + 1), min(args.steps, n))
+            root = pass_.roots[0] if pass_.roots and pass_.roots[0] in scene.nodes else next(iter(scene.nodes))
             for what, step in (("window: stepper -> graph, locator, inspector, editor + repaint", window.stepper.set_step),
-                               ("window without the inspector's rebuild", window.stepper.set_step),
+                               ("window, the loss node selected (the inspector keeps its node)", window.stepper.set_step),
+                               ("window without the inspector's update", window.stepper.set_step),
                                ("graph view only: restyle, locator + repaint", view.set_step)):
                 if what.startswith("window without"):
                     window._refresh_inspector = lambda: None  # type: ignore[method-assign]  # (measuring only)
                 else:
                     window.__dict__.pop("_refresh_inspector", None)
+                window.select_node(root if "selected" in what else None)
+                app.processEvents()
                 wall, cpu = [], []
                 for k in picks:
                     t0, c0 = time.perf_counter(), time.process_time()

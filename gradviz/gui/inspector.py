@@ -101,6 +101,12 @@ def tensor_mode(summary: TensorSummary) -> str:
     return "heatmap"
 
 
+def drawn_as(summary: TensorSummary) -> tuple[str, bool]:
+    """Which widgets a tensor is drawn with: its `tensor_mode`, and whether a heat map picture goes with it."""
+    mode = tensor_mode(summary)
+    return mode, mode == "heatmap" and summary.numel > 0
+
+
 def heatmap_image(matrix: list[list[Any]]) -> QImage:
     """One pixel per element: blue negative, white zero, red positive (symmetric scale); NaN/Inf magenta."""
     rows, cols = len(matrix), max((len(r) for r in matrix), default=0)
@@ -122,54 +128,90 @@ def heatmap_image(matrix: list[list[Any]]) -> QImage:
     return image
 
 
+class WrappedLabel(QLabel):
+    """A word-wrapped label that remembers its height at each width until its text, font or style changes:
+    Qt asks a wrapped label for heightForWidth about ten times per layout pass, each a full text layout."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._heights: dict[int, int] = {}
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        self._heights.clear()
+        super().setText(text)
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt API)
+        height = self._heights.get(width)
+        if height is None:
+            height = self._heights[width] = super().heightForWidth(width)
+        return height
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.ContentsRectChange):
+            self._heights.clear()
+        super().changeEvent(event)
+
+
 class TensorView(QWidget):
-    """One tensor summary, drawn according to `tensor_mode`; NaN and Inf stand out in red."""
+    """One tensor summary, drawn according to `tensor_mode`; NaN and Inf stand out in red. `show_summary` puts
+    another tensor of the same shape and dtype into the same widgets (the inspector reuses them from step to step)."""
 
     def __init__(self, summary: TensorSummary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.summary = summary
         self.mode = tensor_mode(summary)
+        self._text = ""
+        self._values: QLabel | None = None  # the inline values or the stats line
+        self._grid: QTableWidget | None = None
+        self._picture: QLabel | None = None
+        self._stats_style = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         mono = _mono(self.font())
         shape = self.tr("scalar") if not summary.shape else format_shape(summary.shape)
-        meta = QLabel(f"{shape} {summary.dtype.replace('torch.', '')}", self)
+        meta = self._meta = QLabel(f"{shape} {summary.dtype.replace('torch.', '')}", self)
         meta.setObjectName("tensorMeta")
         meta.setStyleSheet(f"color: {muted(self.palette())};")
         layout.addWidget(meta)
-        self._text = ""
-        if self.mode == "inline":
-            self._text = fmt_number(summary.values)
-            label = QLabel(self._colour_nonfinite(summary.values), self)
-            label.setObjectName("tensorValues")
-            label.setFont(mono)
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            layout.addWidget(label)
-        elif self.mode == "table":
-            layout.addWidget(self._table(_as_matrix(summary) or [], mono))
+        matrix = _as_matrix(summary)
+        if self.mode == "table":
+            self._grid = self._table(len(matrix or []), max((len(r) for r in matrix or []), default=0), mono)
+            layout.addWidget(self._grid)
         else:
-            stats = self._stats_text()
-            self._text = stats
-            label = QLabel(stats, self)
-            label.setObjectName("tensorStats")
+            label = self._values = WrappedLabel(self)
+            label.setObjectName("tensorValues" if self.mode == "inline" else "tensorStats")
             label.setFont(mono)
-            label.setWordWrap(True)
-            if summary.stats.get("nan") or summary.stats.get("inf"):
-                label.setStyleSheet(f"color: {NONFINITE_COLOUR}; font-weight: bold;")
+            if self.mode == "inline":
+                label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             layout.addWidget(label)
-            matrix = _as_matrix(summary)
-            if matrix:
-                image = heatmap_image(matrix)
-                factor = max(1, min(HEATMAP_MAX_PX // max(image.width(), 1), 120 // max(image.height(), 1), 24))
-                pic = QLabel(self)
+            if self.mode != "inline" and matrix:
+                pic = self._picture = QLabel(self)
                 pic.setObjectName("tensorHeatmap")
-                pic.setPixmap(QPixmap.fromImage(image.scaled(image.width() * factor, image.height() * factor,
-                                                             Qt.AspectRatioMode.IgnoreAspectRatio,
-                                                             Qt.TransformationMode.FastTransformation)))
                 pic.setToolTip(self.tr("blue < 0 < red, scaled to the largest |value|; magenta = NaN/Inf"))
                 layout.addWidget(pic)
+        self._fill(matrix)
+
+    def show_summary(self, summary: TensorSummary) -> bool:
+        """Show `summary` in these widgets; False (nothing changed) when it is drawn another way (mode, or a
+        heat map where this one has none)."""
+        if summary is self.summary or summary == self.summary:
+            self.summary = summary
+            return True
+        if drawn_as(summary) != (self.mode, self._picture is not None):
+            return False
+        matrix = _as_matrix(summary)
+        self.summary = summary
+        shape = self.tr("scalar") if not summary.shape else format_shape(summary.shape)
+        meta = f"{shape} {summary.dtype.replace('torch.', '')}"
+        if self._meta.text() != meta:
+            self._meta.setText(meta)
+        if self._grid is not None:
+            self._grid.setRowCount(len(matrix or []))
+            self._grid.setColumnCount(max((len(r) for r in matrix or []), default=0))
+        self._fill(matrix)
+        return True
 
     def display_text(self) -> str:
         """The numbers as shown (inline values, table cells row by row, or the stats line)."""
@@ -180,6 +222,30 @@ class TensorView(QWidget):
             return any(_is_nonfinite(v) for v in _flatten(self.summary.values))
         return bool(self.summary.stats.get("nan") or self.summary.stats.get("inf"))
 
+    def _fill(self, matrix: list[list[Any]] | None) -> None:
+        """Write `self.summary`'s numbers into the widgets made for its mode."""
+        summary = self.summary
+        if self._grid is not None:
+            self._fill_table(self._grid, matrix or [])
+            return
+        assert self._values is not None
+        if self.mode == "inline":
+            self._text = fmt_number(summary.values)
+            self._values.setText(self._colour_nonfinite(summary.values))
+            return
+        self._text = self._stats_text()
+        self._values.setText(self._text)
+        style = f"color: {NONFINITE_COLOUR}; font-weight: bold;" if summary.stats.get("nan") or summary.stats.get("inf") else ""
+        if style != self._stats_style:
+            self._stats_style = style
+            self._values.setStyleSheet(style)
+        if self._picture is not None and matrix:
+            image = heatmap_image(matrix)
+            factor = max(1, min(HEATMAP_MAX_PX // max(image.width(), 1), 120 // max(image.height(), 1), 24))
+            self._picture.setPixmap(QPixmap.fromImage(image.scaled(image.width() * factor, image.height() * factor,
+                                                                   Qt.AspectRatioMode.IgnoreAspectRatio,
+                                                                   Qt.TransformationMode.FastTransformation)))
+
     def _colour_nonfinite(self, values: Any) -> str:
         def one(v: Any) -> str:
             if isinstance(v, list):
@@ -189,8 +255,7 @@ class TensorView(QWidget):
 
         return one(values)
 
-    def _table(self, matrix: list[list[Any]], font: QFont) -> QTableWidget:
-        rows, cols = len(matrix), max((len(r) for r in matrix), default=0)
+    def _table(self, rows: int, cols: int, font: QFont) -> QTableWidget:
         table = QTableWidget(rows, cols, self)
         table.setObjectName("tensorTable")
         table.setFont(font)
@@ -198,6 +263,10 @@ class TensorView(QWidget):
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         table.horizontalHeader().setMinimumSectionSize(20)
+        table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        return table
+
+    def _fill_table(self, table: QTableWidget, matrix: list[list[Any]]) -> None:
         cells: list[str] = []
         for r, row in enumerate(matrix):
             for c, v in enumerate(row):
@@ -212,10 +281,8 @@ class TensorView(QWidget):
         self._text = " ".join(cells)
         table.resizeColumnsToContents()
         table.resizeRowsToContents()
-        height = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(rows)) + 4
+        height = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(len(matrix))) + 4
         table.setFixedHeight(min(height, 320))
-        table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        return table
 
     def _stats_text(self) -> str:
         s = self.summary.stats
@@ -226,9 +293,149 @@ class TensorView(QWidget):
         return "  ".join(parts) if parts else self.tr("(values not kept)")
 
 
+class _Rows(QWidget):
+    """A column of inspector rows (labels, tensor views) kept by key from one update to the next: between
+    `begin()` and `end()` the rows are listed in order; an unchanged row is left alone, a changed one is
+    updated in place, and only a row never drawn that way before is created. Rows not listed are hidden and
+    kept, by key and look, for the next node that has them."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._column = QVBoxLayout(self)
+        self._column.setContentsMargins(0, 0, 0, 0)
+        self._column.setSpacing(6)
+        self._rows: dict[str, QWidget] = {}  # the rows listed, by key (also their object names)
+        self._looks: dict[str, object] = {}  # how each listed row is drawn
+        self._spare: dict[tuple[str, object], QWidget] = {}  # hidden rows by (key, look)
+        self._used: list[str] = []
+        self._placed: list[QWidget] = []
+        self.views: dict[str, TensorView] = {}
+
+    def begin(self) -> None:
+        self._used = []
+        self.views = {}
+
+    def end(self) -> None:
+        used = set(self._used)
+        for key in [k for k in self._rows if k not in used]:
+            self._stash(key)
+        order = [self._rows[k] for k in self._used]
+        if order != self._placed:
+            # Showing a widget lays out every visible ancestor at once, up to the window: show the rows while
+            # this column is hidden, so the window is laid out once, not once per row.
+            hidden = [w for w in order if w.isHidden()]
+            shown = bool(hidden) and self.isVisible()
+            if shown:
+                self.hide()
+            while self._column.count():
+                self._column.takeAt(0)
+            for widget in order:
+                self._column.addWidget(widget)
+            for widget in hidden:
+                widget.show()
+            if shown:
+                self.show()
+            self._placed = order
+
+    def clear(self) -> None:
+        """Delete every row, shown or spare (their look changed: language, font or palette)."""
+        while self._column.count():
+            self._column.takeAt(0)
+        for widget in [*self._rows.values(), *self._spare.values()]:
+            widget.hide()  # gone from screen now, even before the deferred delete runs
+            widget.deleteLater()
+        self._rows.clear()
+        self._looks.clear()
+        self._spare.clear()
+        self._placed = []
+        self.begin()
+
+    def widgets(self) -> dict[str, QWidget]:
+        """The rows on display by key (also their object names)."""
+        return dict(self._rows)
+
+    def set_text(self, key: str, text: str) -> None:
+        """Change one listed label's text outside begin/end (a step that changes nothing else)."""
+        label = self._rows.get(key)
+        if isinstance(label, QLabel) and label.text() != text:
+            label.setText(text)
+
+    def label(self, key: str, text: str, *, rich: bool = False, style: str = "", font: QFont | None = None,
+              flags: Qt.TextInteractionFlag | None = None, on_link: Any = None) -> QLabel:
+        look = (rich, style, font.key() if font is not None else "", flags)
+        label = self._take(key, WrappedLabel, look)
+        if label is None:
+            label = WrappedLabel(self)
+            label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+            if style:
+                label.setStyleSheet(style)
+            if font is not None:
+                label.setFont(font)
+            if flags is not None:
+                label.setTextInteractionFlags(flags)
+            if on_link is not None:
+                label.linkActivated.connect(on_link)
+            self._add(key, label, look)
+        if label.text() != text:
+            label.setText(text)
+        return label
+
+    def tensor(self, key: str, summary: TensorSummary) -> TensorView:
+        name = f"tensor:{key}"
+        look = drawn_as(summary)
+        view = self._take(name, TensorView, look)
+        if view is None or not view.show_summary(summary):
+            view = TensorView(summary, self)
+            self._add(name, view, look)
+        self.views[key] = view
+        return view
+
+    def separator(self, key: str) -> None:
+        if self._take(key, QFrame, None) is None:
+            line = QFrame(self)
+            line.setFrameShape(QFrame.Shape.HLine)
+            line.setStyleSheet("color: palette(midlight);")
+            self._add(key, line, None)
+
+    def _take(self, key: str, kind: type, look: object) -> Any:
+        """The row `key` drawn with `look`: the listed one, else a spare one; None if it must be made."""
+        self._used.append(key)
+        widget = self._rows.get(key)
+        if widget is not None and type(widget) is kind and self._looks[key] == look:
+            return widget
+        if widget is not None:
+            self._stash(key)
+        widget = self._spare.pop((key, look), None)
+        if widget is not None:
+            self._add(key, widget, look)
+        return widget
+
+    def _add(self, key: str, widget: QWidget, look: object) -> None:
+        old = self._rows.get(key)
+        if old is not None and old is not widget:
+            old.hide()
+            old.deleteLater()
+        widget.setObjectName(key)
+        self._rows[key] = widget
+        self._looks[key] = look
+
+    def _stash(self, key: str) -> None:
+        widget, look = self._rows.pop(key), self._looks.pop(key)
+        widget.hide()
+        widget.setObjectName("")  # a spare row does not answer to its key's name
+        old = self._spare.pop((key, look), None)
+        if old is not None:
+            old.deleteLater()
+        self._spare[(key, look)] = widget
+
+
 class Inspector(QScrollArea):
     """Shows the selected node: op, names, source line (a link: `line_clicked(line)`), its derivative rule,
-    saved tensors, the gradients in and out at the current step and, for leaves, `.grad` before → after."""
+    saved tensors, the gradients in and out at the current step and, for leaves, `.grad` before → after.
+
+    Two columns of rows kept from update to update: the node's own facts, rebuilt only when the node (or the
+    language, font or palette) changes, and the step's part, rebuilt only when the node's state changes; any
+    other step only rewrites the "At step k / n" heading."""
 
     line_clicked = Signal(int)
     node_link_clicked = Signal(str)
@@ -243,8 +450,14 @@ class Inspector(QScrollArea):
         self._replay: Replay | None = None
         self._node_id: str | None = None
         self._step = 0
-        self._views: dict[str, TensorView] = {}
         self._fields: dict[str, str] = {}
+        self._generation = 0  # bumped by `retranslate`: every text is written again
+        self._look: tuple[int, str, str] | None = None  # (generation, font, muted colour) the rows were made with
+        self._shown: tuple[Replay | None, str | None] | None = None  # what the node's rows show
+        self._state: str | None = None  # the state the step's rows show (None: to build)
+        self._muted = ""
+        self._mono = QFont()
+        self._title_font = QFont()
         self._body = QWidget()
         self._body.setObjectName("inspectorBody")
         font = self._body.font()
@@ -253,6 +466,13 @@ class Inspector(QScrollArea):
         self._layout = QVBoxLayout(self._body)
         self._layout.setContentsMargins(10, 10, 10, 10)
         self._layout.setSpacing(6)
+        self._static = _Rows(self._body)
+        self._static.setObjectName("inspectorNode")
+        self._steps = _Rows(self._body)
+        self._steps.setObjectName("inspectorStep")
+        self._layout.addWidget(self._static)
+        self._layout.addWidget(self._steps)
+        self._layout.addStretch(1)
         self.setWidget(self._body)
         self.show_node(None, None, 0)
 
@@ -264,35 +484,56 @@ class Inspector(QScrollArea):
     def tensor_views(self) -> dict[str, TensorView]:
         """The tensors on display, keyed by role: "grad_out[i]" (arriving), "grad_in[i]" (sent to input i),
         "saved:<name>", "tensor" (a leaf's value), "grad_before", "grad_after"."""
-        return dict(self._views)
+        return {**self._static.views, **self._steps.views}
 
     def fields(self) -> dict[str, str]:
         """The plain facts on display: "type", "names", "line", "code", "rule", "state", "module"."""
         return dict(self._fields)
 
+    def row_widgets(self) -> dict[str, QWidget]:
+        """Every row on display by object name ("nodeType", "tensor:grad_in[0]", "heading:step"...): the same
+        objects from step to step while they show the same kind of thing."""
+        return {**self._static.widgets(), **self._steps.widgets()}
+
     def show_node(self, replay: Replay | None, node_id: str | None, step: int) -> None:
-        """Rebuild for node `node_id` of the replayed pass at step `step` (None: an empty prompt)."""
-        self._replay, self._node_id, self._step = replay, node_id, step
-        self._clear()
+        """Show node `node_id` of the replayed pass at step `step` (None: an empty prompt). Rows that show the
+        same thing as before are kept, so a step on the same node costs a heading's text."""
         node = None
         if replay is not None and node_id is not None:
             try:
                 node = replay.pass_.node(node_id)
             except KeyError:
                 node = None
+        if node is None:
+            node_id = None
+        look = (self._generation, self._body.font().key(), muted(self.palette()))
+        if look != self._look:
+            self._look, self._muted = look, look[2]
+            self._mono = _mono(self._body.font())
+            self._title_font = QFont(self._body.font())
+            self._title_font.setPointSize(self._title_font.pointSize() + 5)
+            self._title_font.setBold(True)
+            self._static.clear()
+            self._steps.clear()
+            self._shown = None
+        self._step = step
+        if self._shown is None or self._shown[0] is not replay or self._shown[1] != node_id:
+            self._replay, self._node_id = replay, node_id
+            self._build(replay, node)
+            self._shown, self._state = (replay, node_id), None
         if node is None or replay is None:
-            self._node_id = None
-            hint = QLabel(self.tr("Click a node in the graph to inspect it.\n\nStep through backward() with the "
-                                  "timeline below (← → Space)."), self._body)
-            hint.setWordWrap(True)
-            hint.setStyleSheet(f"color: {muted(self.palette())};")
-            self._layout.addWidget(hint)
-            self._layout.addStretch(1)
             return
-        self._build(replay, node, step)
+        state = replay.node_state(node.id, step)
+        if state == "pending" and replay.step_of(node.id) is None:
+            state = "unused"
+        if state != self._state:
+            self._build_step(replay, node, step, state)
+            self._state = state
+        else:
+            self._steps.set_text("heading:step", self._step_heading(replay, step).upper())
 
     def set_step(self, step: int) -> None:
-        """Same node, another step: only the gradient sections change."""
+        """Same node, another step: only the step's part changes (and only if the node's state did)."""
         self.show_node(self._replay, self._node_id, step)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
@@ -302,51 +543,21 @@ class Inspector(QScrollArea):
 
     def retranslate(self) -> None:
         """Rebuild the shown node's texts in the current language."""
+        self._generation += 1
         self.show_node(self._replay, self._node_id, self._step)
 
     # -- building -------------------------------------------------------------------------------------------
 
-    def _clear(self) -> None:
-        self._views.clear()
-        self._fields.clear()
-        while self._layout.count():
-            item = self._layout.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                widget.hide()  # gone from screen now, even before the deferred delete runs
-                widget.deleteLater()
+    def _heading(self, rows: _Rows, key: str, text: str) -> None:
+        rows.label(key, text.upper(), style=f"color: {self._muted}; font-size: 9pt; font-weight: bold; "
+                                            "letter-spacing: 1px; margin-top: 8px;")
 
-    def _label(self, text: str, name: str | None = None, rich: bool = False) -> QLabel:
-        label = QLabel(self._body)
-        label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
-        label.setText(text)
-        label.setWordWrap(True)
-        if name:
-            label.setObjectName(name)
-        self._layout.addWidget(label)
-        return label
-
-    def _heading(self, text: str) -> None:
-        label = self._label(text.upper())
-        label.setStyleSheet(f"color: {muted(self.palette())}; font-size: 9pt; font-weight: bold; letter-spacing: 1px;"
-                            " margin-top: 8px;")
-
-    def _separator(self) -> None:
-        line = QFrame(self._body)
-        line.setFrameShape(QFrame.Shape.HLine)
-        line.setStyleSheet("color: palette(midlight);")
-        self._layout.addWidget(line)
-
-    def _tensor(self, key: str, caption: str, summary: TensorSummary | None) -> None:
-        cap = self._label(caption, rich=True)
-        cap.setObjectName(f"caption:{key}")
+    def _tensor(self, rows: _Rows, key: str, caption: str, summary: TensorSummary | None) -> None:
+        rows.label(f"caption:{key}", caption, rich=True)
         if summary is None:
-            self._label("None", name=f"none:{key}").setStyleSheet(f"color: {muted(self.palette())};")
+            rows.label(f"none:{key}", "None", style=f"color: {self._muted};")
             return
-        view = TensorView(summary, self._body)
-        view.setObjectName(f"tensor:{key}")
-        self._views[key] = view
-        self._layout.addWidget(view)
+        rows.tensor(key, summary)
 
     def _name_of(self, pass_: Pass, node_id: str) -> str:
         try:
@@ -355,12 +566,18 @@ class Inspector(QScrollArea):
             return node_id
         return f"{', '.join(n.names)} · {n.type}" if n.names else n.type
 
-    def _build(self, replay: Replay, node: Node, step: int) -> None:
-        title = self._label(node.type, name="nodeType")
-        font = title.font()
-        font.setPointSize(font.pointSize() + 5)
-        font.setBold(True)
-        title.setFont(font)
+    def _build(self, replay: Replay | None, node: Node | None) -> None:
+        """The node's own rows: op, names, line, module, rule, attributes, value, saved tensors."""
+        rows = self._static
+        rows.begin()
+        self._fields = {}
+        if node is None or replay is None:
+            rows.label("hint", self.tr("Click a node in the graph to inspect it.\n\nStep through backward() with the "
+                                       "timeline below (← → Space)."), style=f"color: {self._muted};")
+            rows.end()
+            self._steps.clear()
+            return
+        rows.label("nodeType", node.type, font=self._title_font)
         self._fields["type"] = node.type
         kinds = {"leaf": QT_TRANSLATE_NOOP("Inspector", "leaf tensor (AccumulateGrad)"),
                  "detached": QT_TRANSLATE_NOOP("Inspector", "detached: no gradient flows here"),
@@ -368,60 +585,56 @@ class Inspector(QScrollArea):
         kind = self.tr(kinds[node.kind]) if node.kind in kinds else node.kind
         if node.names:
             self._fields["names"] = ", ".join(node.names)
-            names = self._label(f"<span style='font-size:12pt'><b>{html.escape(', '.join(node.names))}</b></span>"
-                                f" &nbsp;<span style='color:{muted(self.palette())}'>{html.escape(kind)}</span>", name="nodeNames",
-                                rich=True)
-            names.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            rows.label("nodeNames", f"<span style='font-size:12pt'><b>{html.escape(', '.join(node.names))}</b></span>"
+                       f" &nbsp;<span style='color:{self._muted}'>{html.escape(kind)}</span>", rich=True,
+                       flags=Qt.TextInteractionFlag.TextSelectableByMouse)
         else:
-            self._label(kind, name="nodeNames").setStyleSheet(f"color: {muted(self.palette())};")
+            rows.label("nodeNames", kind, style=f"color: {self._muted};")
         if node.line is not None:
             self._fields["line"] = str(node.line)
             code = html.escape((node.code or "").strip())
             self._fields["code"] = (node.code or "").strip()
             line = html.escape(self.tr("line {0}").format(node.line))
-            link = self._label(f'<a href="line:{node.line}">{line}</a>'
-                               + (f"&nbsp; <code>{code}</code>" if code else ""), name="nodeLine", rich=True)
-            link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-            link.linkActivated.connect(self._on_link)
+            rows.label("nodeLine", f'<a href="line:{node.line}">{line}</a>' + (f"&nbsp; <code>{code}</code>" if code else ""),
+                       rich=True, flags=Qt.TextInteractionFlag.TextBrowserInteraction, on_link=self._on_link)
         if node.module:
             self._fields["module"] = node.module
-            self._label(self.tr("in module {0}").format(node.module), name="nodeModule").setStyleSheet(f"color: {muted(self.palette())};")
+            rows.label("nodeModule", self.tr("in module {0}").format(node.module), style=f"color: {self._muted};")
 
         rule = translated_rule(node.type)
         if rule and node.kind != "detached":
             self._fields["rule"] = rule
-            self._heading(self.tr("Derivative rule"))
-            r = self._label(rule, name="nodeRule")
-            r.setFont(_mono(self._body.font()))
-            r.setStyleSheet("background: palette(alternate-base); padding: 4px; border-radius: 3px;")
+            self._heading(rows, "heading:rule", self.tr("Derivative rule"))
+            rows.label("nodeRule", rule, font=self._mono,
+                       style="background: palette(alternate-base); padding: 4px; border-radius: 3px;")
 
         if node.attrs:
-            self._heading(self.tr("Attributes"))
+            self._heading(rows, "heading:attrs", self.tr("Attributes"))
             text = "\n".join(f"{saved_name(k)} = {fmt_number(v) if not isinstance(v, (list, tuple)) else list(v)}"
                              for k, v in node.attrs.items())
-            self._label(text, name="nodeAttrs").setFont(_mono(self._body.font()))
+            rows.label("nodeAttrs", text, font=self._mono)
 
         if node.kind == "leaf" and node.tensor is not None:
-            self._heading(self.tr("Value"))
-            self._tensor("tensor", self.tr("the leaf tensor"), node.tensor)
+            self._heading(rows, "heading:value", self.tr("Value"))
+            self._tensor(rows, "tensor", self.tr("the leaf tensor"), node.tensor)
 
         if node.saved:
-            self._heading(self.tr("Saved for backward"))
+            self._heading(rows, "heading:saved", self.tr("Saved for backward"))
             for name, summary in node.saved.items():
-                self._tensor(f"saved:{name}", f"<code>{html.escape(saved_name(name))}</code>", summary)
+                self._tensor(rows, f"saved:{name}", f"<code>{html.escape(saved_name(name))}</code>", summary)
+        rows.end()
 
-        self._build_step(replay, node, step)
-        self._layout.addStretch(1)
+    def _step_heading(self, replay: Replay, step: int) -> str:
+        return self.tr("At step {0} / {1}").format(step, replay.total)
 
-    def _build_step(self, replay: Replay, node: Node, step: int) -> None:
+    def _build_step(self, replay: Replay, node: Node, step: int, state: str) -> None:
+        """The step's rows: the node's state, the gradients it received and sent, a leaf's .grad."""
         pass_ = replay.pass_
-        state = replay.node_state(node.id, step)
-        if state == "pending" and replay.step_of(node.id) is None:
-            state = "unused"
+        rows = self._steps
+        rows.begin()
         self._fields["state"] = state
-        n = replay.total
-        self._separator()
-        self._heading(self.tr("At step {0} / {1}").format(step, n))
+        rows.separator("separator")
+        self._heading(rows, "heading:step", self._step_heading(replay, step))
         word, explain = {
             "pending": (self.tr("pending"), self.tr("not reached yet: the engine has not run this node.")),
             "current": (self.tr("current"), self.tr("running now: gradient arrives and is sent on.")),
@@ -430,15 +643,15 @@ class Inspector(QScrollArea):
             "unused": (self.tr("unused"), self.tr("the engine did not run this node in this pass.")),
         }[state]
         colour = {"current": "#e37400", "done": "#188038", "detached": "#80868b"}.get(state, "#5f6368")
-        self._label(f"<span style='color:{colour}'><b>{html.escape(word)}</b></span> — {html.escape(explain)}", name="nodeState",
-                    rich=True)
+        rows.label("nodeState", f"<span style='color:{colour}'><b>{html.escape(word)}</b></span> — {html.escape(explain)}",
+                   rich=True)
         ran = replay.step_of(node.id)
         if state in ("done", "current") and ran is not None:
             record = pass_.steps[ran - 1]
             for i, g in enumerate(record.grad_outputs):
                 arriving = self.tr("gradient arriving (output {0})").format(i) if len(record.grad_outputs) > 1 \
                     else self.tr("gradient arriving")
-                self._tensor(f"grad_out[{i}]", arriving, g)
+                self._tensor(rows, f"grad_out[{i}]", arriving, g)
             by_slot: dict[int, Edge] = {pass_.edges[i].slot: pass_.edges[i] for i in replay.out_edges(node.id)}
             for i, g in enumerate(record.grad_inputs):
                 edge = by_slot.get(i)
@@ -446,21 +659,21 @@ class Inspector(QScrollArea):
                     target = f"<b>{html.escape(self._name_of(pass_, edge.dst))}</b>"
                     text = (self.tr("input {0} → {1}: cut off by {2}, gets nothing").format(i, target, html.escape(edge.cut))
                             if edge.cut else self.tr("input {0} → {1}: cut off, gets nothing").format(i, target))
-                    self._label(text, name=f"cut:{i}", rich=True)
+                    rows.label(f"cut:{i}", text, rich=True)
                     continue
                 target = html.escape(self._name_of(pass_, edge.dst)) if edge else self.tr("nothing (needs no gradient)")
-                self._tensor(f"grad_in[{i}]", self.tr("sent to input {0} → {1}").format(i, f"<b>{target}</b>"), g)
+                self._tensor(rows, f"grad_in[{i}]", self.tr("sent to input {0} → {1}").format(i, f"<b>{target}</b>"), g)
         if node.kind == "leaf":
             leaf = replay.leaf_record(node.id)
             if leaf is not None:
-                self._heading(self.tr(".grad  before → after"))
-                self._tensor("grad_before", self.tr("before this pass"), leaf.before)
+                self._heading(rows, "heading:grad", self.tr(".grad  before → after"))
+                self._tensor(rows, "grad_before", self.tr("before this pass"), leaf.before)
                 if state in ("done", "current"):
-                    self._tensor("grad_after", self.tr("after"), leaf.after)
+                    self._tensor(rows, "grad_after", self.tr("after"), leaf.after)
                 else:
-                    self._label(self.tr("after: (not accumulated yet)"), name="gradAfterPending").setStyleSheet(f"color: {muted(self.palette())};")
+                    rows.label("gradAfterPending", self.tr("after: (not accumulated yet)"), style=f"color: {self._muted};")
+        rows.end()
 
     def _on_link(self, href: str) -> None:
         if href.startswith("line:"):
             self.line_clicked.emit(int(href.split(":", 1)[1]))
-

@@ -760,7 +760,9 @@ class MainWindow(QMainWindow):
         self.inspector.show_node(shown, node_id, at)
         if self.scene.selected is None:  # following the engine: its current node's line is lit in the editor
             line = replay.pass_.node(node_id).line if node_id is not None else None
-            self.editor.highlight_lines([line] if line is not None else [], scroll=False)
+            lines = (line,) if line is not None and 1 <= line <= self.editor.line_count() else ()
+            if lines != self.editor.highlighted_lines():  # consecutive steps often share a line: no repaint
+                self.editor.highlight_lines(lines, scroll=False)
 
     def _on_selection_changed(self, node_id: str | None) -> None:
         """A node was selected in the graph: inspect it and light its source line (None: follow the engine)."""

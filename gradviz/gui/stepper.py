@@ -135,6 +135,7 @@ class Stepper(QWidget):
         self._timer.timeout.connect(self._on_tick)
         self._speed = 1.0
         self._icons: dict[tuple[str, int], QIcon] = {}
+        self._play_icon: tuple[str, int] | None = None  # the play button's (glyph, palette) now
 
         self.pass_selector = QComboBox(self)
         self.pass_selector.setObjectName("passSelector")
@@ -390,7 +391,11 @@ class Stepper(QWidget):
         self.slider.blockSignals(False)
 
     def _sync_play_button(self) -> None:
-        self.play_button.setIcon(self._icon("pause" if self.is_playing() else "play"))
+        """Play or pause glyph; set only when it changes (setIcon relayouts the whole window on every step)."""
+        key = ("pause" if self.is_playing() else "play", self.palette().cacheKey())
+        if key != self._play_icon:
+            self._play_icon = key
+            self.play_button.setIcon(self._icon(key[0]))
 
     def _sync_controls(self) -> None:
         p = self.current_pass()
@@ -404,5 +409,7 @@ class Stepper(QWidget):
         self.play_button.setEnabled(has_steps)
         self.slider.setEnabled(has_steps)
         self.pass_selector.setEnabled(self._trace is not None and bool(self._trace.passes))
-        self.caption.setText(step_caption(p, self._step) if p is not None else self.tr("no backward pass yet"))
+        caption = step_caption(p, self._step) if p is not None else self.tr("no backward pass yet")
+        if caption != self.caption.text():
+            self.caption.setText(caption)
         self._sync_play_button()
