@@ -1,6 +1,7 @@
 """The inspector while stepping: with a node selected, each step shows that node's gradients as PyTorch
 computes them, updating its rows in place (the node's own rows are the same widgets at every step); following
-the engine, rows are reused from node to node; a tensor view takes another tensor of its kind in place."""
+the engine, rows are reused from node to node; a tensor view takes another tensor of its kind in place; the
+step slider's ticks are thinned on long passes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from gradviz.core.trace import Pass, TensorSummary, Trace
 from gradviz.gui.inspector import TensorView, fmt_number
 from gradviz.gui.mainwindow import MainWindow
 from gradviz.gui.settings import Settings
+from gradviz.gui.stepper import TICK_MIN_PX, tick_interval
 
 torch = pytest.importorskip("torch")
 
@@ -164,3 +166,14 @@ def test_a_tensor_view_takes_another_tensor_of_its_kind_in_place(qtbot) -> None:
     assert "max 38." in heat.display_text()
     assert not heat.show_summary(summary((2,), [1.0, 2.0]))  # another mode: the caller makes a new view
     assert not inline.show_summary(summary((3, 4), [[0.0] * 4] * 3))
+
+
+def test_slider_ticks_are_thinned_to_stay_apart(window: MainWindow) -> None:
+    assert [tick_interval(n, 600) for n in (0, 5, 100)] == [1, 1, 1]  # few steps: a tick per step
+    for steps in (101, 1000, 14401):
+        interval = tick_interval(steps, 600)
+        assert 600 * interval >= TICK_MIN_PX * steps  # far enough apart...
+        smaller = [i for i in (1, 2, 5, 10, 20, 50, 100, 200, 500) if i < interval]
+        assert all(600 * i < TICK_MIN_PX * steps for i in smaller)  # ...and no sparser than needed
+    slider = window.stepper.slider
+    assert slider.tickInterval() == tick_interval(window.stepper.step_count(), slider.width())

@@ -12,7 +12,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPalette, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPalette, QPixmap, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -30,6 +30,7 @@ translate = QCoreApplication.translate  # pyside6-lupdate extracts translate("Co
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 BASE_INTERVAL_MS = 800  # one engine step per 0.8 s at 1x: slow enough to follow on a projector
+TICK_MIN_PX = 6  # slider ticks at least this far apart (a 14,401-step pass drew 14,401 ticks on every step)
 
 
 def call_name(call: str) -> str:
@@ -72,6 +73,15 @@ def step_caption(pass_: Pass, k: int) -> str:
     except KeyError:
         label = node_id
     return translate("Stepper", "step {0} / {1} · {2}").format(k, n, label)
+
+
+def tick_interval(steps: int, width: int) -> int:
+    """Steps between two ticks of a `width`-pixel slider over `steps` steps: 1, 2, 5, 10, 20, 50... whichever
+    first puts the ticks at least TICK_MIN_PX apart."""
+    interval = 1
+    while steps > 0 and width * interval < TICK_MIN_PX * steps:
+        interval = interval * 5 // 2 if str(interval)[0] == "2" else interval * 2
+    return interval
 
 
 def transport_icon(glyph: str, palette: QPalette, size: int = 40) -> QIcon:
@@ -389,6 +399,16 @@ class Stepper(QWidget):
         self.slider.setRange(0, self.step_count())
         self.slider.setValue(self._step)
         self.slider.blockSignals(False)
+        self._sync_ticks()
+
+    def _sync_ticks(self) -> None:
+        interval = tick_interval(self.step_count(), self.slider.width())
+        if interval != self.slider.tickInterval():
+            self.slider.setTickInterval(interval)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._sync_ticks()
 
     def _sync_play_button(self) -> None:
         """Play or pause glyph; set only when it changes (setIcon relayouts the whole window on every step)."""
