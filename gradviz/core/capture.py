@@ -168,6 +168,7 @@ class _PassRec:
     leaf_steps: list[_StepRec] | None = None
     cache: dict[int, tuple[Any, TensorSummary]] | None = None  # id -> (tensor kept alive, its summary)
     held_bytes: int = 0
+    released: dict[int, tuple[Any, int, TensorSummary]] = field(default_factory=dict)
     watch_keys: list[int] = field(default_factory=list)
 
     def summ(self, t: Any, values_limit: int) -> TensorSummary | None:
@@ -178,8 +179,19 @@ class _PassRec:
             self.cache = {}
         hit = self.cache.get(id(t))
         if hit is None:
+            weak = self.released.get(id(t))
+            if weak is not None and weak[0]() is t and weak[1] == t._version:
+                return weak[2]
             hit = self.cache[id(t)] = (t, summarize(t, values_limit))
         return hit[1]
+
+    def release(self) -> None:
+        """Stop keeping the summarised tensors alive; remember their summaries while they live unchanged (a
+        gradient sent by one node arrives at the next as the same tensor — unless the engine, no longer
+        blocked by our reference, has added another contribution into it in place: hence the version)."""
+        for key, (t, s) in (self.cache or {}).items():
+            self.released[key] = (weakref.ref(t, lambda _r, k=key: self.released.pop(k, None)), t._version, s)
+        self.cache = None
 
 
 class _Capture:
@@ -719,7 +731,7 @@ class _Capture:
                     node = nodes.get(uid)
                     if node is not None:
                         node.saved = {k: rec.summ(v, limit) for k, v in node.saved.items()}
-                    rec.cache = None  # summaries stay in the records; the tensors may go
+                    rec.release()  # summaries stay in the records; the tensors may go
 
                 handles.append(fn.register_prehook(pre))
                 handles.append(fn.register_hook(post))
