@@ -58,7 +58,7 @@ class CaptureOptions:
     stdout_limit: int = 64 * 1024
     ghost_limit: int = 200  # nodes shown per cut-off branch
     saved: bool = True  # record saved tensors (the inspector shows them; a picture does not)
-    hold_bytes: int = 512 * 2**20  # tensors kept for summarising later; beyond this, passes are summarised now
+    hold_bytes: int = 192 * 2**20  # tensors kept for summarising later; beyond this, passes are summarised now
 
 
 def run_program(source: str, filename: str = "<program>", *, root: str | None = None,
