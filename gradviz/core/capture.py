@@ -408,7 +408,10 @@ class _Capture:
             if last is not None and last[0] == key[0] and last[1] == line and last[2] < key[2]:
                 last[3]["final"] = False  # an earlier op of the same statement: not the value assigned
             self._last_tag = (*key, info)
-        stack = [nf for nf, _ in fn.next_functions if nf is not None]
+        self._tag_behind([nf for nf, _ in fn.next_functions if nf is not None], line, module)
+
+    def _tag_behind(self, stack: list[Any], line: int | None, module: str | None) -> None:
+        """Tag `stack`'s nodes and every untagged node behind them (stops at tagged nodes and leaves)."""
         while stack:
             nf = stack.pop()
             if type(nf).__name__ == "AccumulateGrad":
@@ -555,21 +558,9 @@ class _Capture:
         if call == "grad":
             for t in result:
                 if isinstance(t, torch.Tensor) and t.grad_fn is not None:
-                    self._tag_created_by_engine(t.grad_fn, line)
+                    # nodes made by the engine for create_graph=True belong to the line of the call
+                    self._tag_behind([t.grad_fn], line, None)
         return result
-
-    def _tag_created_by_engine(self, fn: Any, line: int | None) -> None:
-        """Nodes made by the engine for create_graph=True belong to the line of the call that made them."""
-        stack = [fn]
-        while stack:
-            nf = stack.pop()
-            if type(nf).__name__ == "AccumulateGrad":
-                continue
-            m = nf.metadata
-            if _META_KEY in m:
-                continue
-            m[_META_KEY] = {"id": self._new_uid(), "line": line, "module": None, "final": False}
-            stack.extend(n for n, _ in nf.next_functions if n is not None)
 
     def _emit(self, event: dict[str, Any]) -> None:
         if self.on_event is not None:
