@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from gui_helpers import private_window
 from PIL import Image
-from PySide6.QtCore import QEventLoop, QSettings, QStandardPaths, QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QGuiApplication
 
 from gradviz.core.layout import format_tensor
@@ -26,11 +27,7 @@ RUN_TIMEOUT_MS = 30000
 def window(qapp, tmp_path_factory):
     """A window that ran the detach example and shows its first pass at step 2 of 3."""
     tmp = tmp_path_factory.mktemp("gui-export")
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "qsettings"))
-    w = MainWindow(settings=Settings(tmp / "settings.ini"), autosave_dir=tmp / "autosave", offer_autosave=False)
-    w.resize(1400, 900)
-    w.show()
+    w = private_window(tmp)
     assert w.controller.wait_ready(120), "the worker process did not start"
     assert w.open_example("04_detach.py")
     loop = QEventLoop()

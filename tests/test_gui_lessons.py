@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QStandardPaths, Qt
+from gui_helpers import private_window
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QLabel
 
 from gradviz.core.lessons import FAIL, PASS, SHOWN, find_leaf, load_lessons, resolve_target
 from gradviz.gui.lessons import LessonPanel
 from gradviz.gui.mainwindow import MainWindow
-from gradviz.gui.settings import Settings
 from tests.test_lessons import reference, summary_tensor, target_leaf
 
 RUN_TIMEOUT_MS = 30000
@@ -22,11 +22,7 @@ LESSONS = load_lessons()
 def window(qapp, tmp_path_factory):
     """One window (and one warm worker) for the module, settings in a temporary folder, Lessons dock open."""
     tmp = tmp_path_factory.mktemp("gui-lessons")
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "qsettings"))
-    w = MainWindow(settings=Settings(tmp / "settings.ini"), autosave_dir=tmp / "autosave", offer_autosave=False)
-    w.resize(1440, 900)
-    w.show()
+    w = private_window(tmp, (1440, 900))
     w.lesson_dock.show()
     assert w.controller.wait_ready(120), "the worker process did not start"
     yield w

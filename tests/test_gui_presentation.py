@@ -5,7 +5,8 @@ the choices are remembered."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QSettings, QStandardPaths, Qt, QTimer
+from gui_helpers import private_window
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QPlainTextEdit
@@ -22,11 +23,7 @@ RUN_TIMEOUT_MS = 30000
 def window(qapp, tmp_path_factory):
     """One window on the detach example, run once (its 3-step pass shown), settings in a temporary folder."""
     tmp = tmp_path_factory.mktemp("gui-presentation")
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "qsettings"))
-    w = MainWindow(settings=Settings(tmp / "settings.ini"), autosave_dir=tmp / "autosave", offer_autosave=False)
-    w.resize(1400, 900)
-    w.show()
+    w = private_window(tmp)
     assert w.controller.wait_ready(120), "the worker process did not start"
     assert w.open_example("04_detach.py")
     run_and_wait(w)

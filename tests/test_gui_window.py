@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from gui_helpers import private_window
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
 from gradviz.gui.examples import list_examples
 from gradviz.gui.mainwindow import MainWindow
-from gradviz.gui.settings import Settings
 
 RUN_TIMEOUT_MS = 20000
 SEEDS = ["01_scalar_gradient.py", "02_accumulate_zero.py", "03_vector_sum_backward.py", "04_detach.py",
@@ -22,11 +22,7 @@ SEEDS = ["01_scalar_gradient.py", "02_accumulate_zero.py", "03_vector_sum_backwa
 def window(qapp, tmp_path_factory):
     """One window (and one warm worker) shared by this module's run tests; settings in a temporary folder."""
     tmp = tmp_path_factory.mktemp("gui-window")
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "qsettings"))
-    w = MainWindow(settings=Settings(tmp / "settings.ini"), autosave_dir=tmp / "autosave", offer_autosave=False)
-    w.resize(1400, 900)
-    w.show()
+    w = private_window(tmp)
     assert w.controller.wait_ready(120), "the worker process did not start"
     yield w
     w.editor.document().setModified(False)
