@@ -126,7 +126,19 @@ def _warm_qt() -> None:
 
     if QApplication.instance() is None:
         QApplication(["gradviz-render"])
-    import gradviz.gui.export  # noqa: F401 (import cost paid while the program runs)
+    # Costs paid while the worker runs the program rather than after: imports, Graphviz's plugins, fonts.
+    import pygraphviz  # type: ignore[import-untyped]
+
+    import gradviz.gui.export  # noqa: F401
+    from gradviz.gui.scene import GraphScene
+    from gradviz.gui.theme import theme_named
+
+    graph = pygraphviz.AGraph(directed=True)
+    graph.add_edge("a", "b")
+    graph.layout(prog="dot")
+    fonts = GraphScene(theme_named("light")).fonts
+    for role in fonts.metrics:
+        fonts.measure("0.", role)
 
 
 def draw(p: Pass, output: str, steps: list[int], *, scale: float = 1.0, theme: str = "light",
