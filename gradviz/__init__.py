@@ -1,3 +1,3 @@
-"""gradviz: see autograd. Run a small PyTorch program, draw its grad_fn graph, replay backward() step by step."""
+"""gradviz: see autograd. Run a small PyTorch program, draw its grad_fn graph and replay backward()."""
 
 __version__ = "0.1.0"

@@ -351,9 +351,6 @@ class FoldedGraph:
         `(("run:net.layers[1-199]", 16),)` for a node of `net.layers.17` — "which layer"."""
         return self._runs_of_module[self.module_of(node_id)]
 
-    def run_of(self, path: str) -> tuple[str, int] | None:
-        """The run a module is a member of, and its index there."""
-        return self._member_run.get(path)
 
     # ------------------------------------------------------------------ states
 

@@ -40,7 +40,6 @@ class RunController(QObject):
         self._runner: Runner | None = None
         self._handle: RunHandle | None = None
         self._run_id = 0
-        self._last_trace: Trace | None = None
         self._event_arrived.connect(self._on_event)
         self._run_ended.connect(self._on_ended)
 
@@ -56,9 +55,6 @@ class RunController(QObject):
 
     def is_running(self) -> bool:
         return self._handle is not None
-
-    def last_trace(self) -> Trace | None:
-        return self._last_trace
 
     def warm_up(self) -> None:
         """Start the worker process now (it imports torch once) so the first Run is quick."""
@@ -133,7 +129,6 @@ class RunController(QObject):
             return
         self._handle = None
         if isinstance(result, Trace):
-            self._last_trace = result
             self.trace_ready.emit(result)
             if result.status != "ok":
                 message = QCoreApplication.translate("RunController", _STATUS_MESSAGES.get(result.status, ""))

@@ -57,7 +57,3 @@ def list_examples() -> list[Example]:
     return out
 
 
-def find_example(name: str) -> Example | None:
-    """The example called `name` ("04_detach.py" or "04_detach"), if bundled."""
-    wanted = name if name.endswith(".py") else f"{name}.py"
-    return next((e for e in list_examples() if e.name == wanted), None)

@@ -18,7 +18,6 @@ from pathlib import Path
 from PySide6.QtCore import (
     QEvent,
     QObject,
-    QPoint,
     QPointF,
     QRectF,
     QRunnable,
@@ -835,10 +834,6 @@ class GraphView(QGraphicsView):
     def visible_scene_rect(self) -> QRectF:
         """The part of the scene the viewport shows."""
         return self.mapToScene(self.viewport().rect()).boundingRect()
-
-    def viewport_point(self, scene_point: QPointF) -> QPoint:
-        """Where a scene point shows in the viewport."""
-        return self.mapFromScene(scene_point)
 
 
 def _fold(pass_: Pass) -> tuple[FoldedGraph, FoldedView, Replay]:

@@ -190,9 +190,6 @@ class LessonPanel(QWidget):
         """(pass index, step) the current lesson opens, once its run arrived."""
         return self._target
 
-    def is_loading(self) -> bool:
-        return self._pending
-
     def open_lesson(self, index: int) -> bool:
         """Show lesson `index`, load its example into the editor, run it, and open its step when the trace
         arrives (`lesson_ready`). If the editor already holds this example's last run, no new run is needed.

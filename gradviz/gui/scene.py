@@ -121,11 +121,6 @@ class Fonts:
         return size
 
 
-def qt_measure(theme: Theme = LIGHT) -> Measure:
-    """A font-metrics callback for `gradviz.core.layout` using the fonts the scene draws with."""
-    return Fonts(theme).measure
-
-
 class Style:
     """A theme turned into ready Qt objects: colours, fonts, and the pen and brush of every state."""
 
