@@ -292,13 +292,28 @@ class _Capture:
             self.capture = capture
 
         def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 - torch's protocol
+            kind = _FUNC_KINDS.get(func)
+            if kind is None:
+                kind = _classify(func)
             capture = self.capture
-            if capture._watched and _mutates(func, kwargs):
-                capture._before_mutation(args, kwargs)
-            seq = _next_seq()
-            out = func(*args, **(kwargs or {}))
+            if kind == _GETTER:  # `.grad`, `.shape`: no cut; `.T`, `.mT` make nodes
+                seq = _next_seq()
+                out = func(*args, **kwargs) if kwargs else func(*args)
+                if _next_seq() != seq:
+                    capture._on_op(kind, args, kwargs, out, seq)
+                return out
+            if kwargs:
+                if capture._watched and (kind == _MUTATES or "out" in kwargs):
+                    capture._before_mutation(args, kwargs)
+                seq = _next_seq()
+                out = func(*args, **kwargs)
+            else:
+                if kind == _MUTATES and capture._watched:
+                    capture._before_mutation(args, kwargs)
+                seq = _next_seq()
+                out = func(*args)
             if out is not None:
-                capture._on_op(func, args, kwargs, out, seq)
+                capture._on_op(kind, args, kwargs, out, seq)
             return out
 
     def _watching(self) -> _Watching:
@@ -331,7 +346,7 @@ class _Capture:
             name = self._module_names.get(id(mod), type(mod).__name__)
         return name
 
-    def _on_op(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None, out: Any,
+    def _on_op(self, kind: int, args: tuple[Any, ...], kwargs: dict[str, Any] | None, out: Any,
                seq: int) -> None:
         """After every torch function: note the line and module of the graph nodes it made (`seq` is the
         autograd sequence number before it ran); track cut tensors and new leaves."""
@@ -339,6 +354,9 @@ class _Capture:
         if main and _next_seq() != seq:
             self._add_span(seq)
         if isinstance(out, torch.Tensor):
+            fn = out.grad_fn
+            if fn is not None and not self._cut and main:
+                return  # the common case: a node, tagged lazily from the span just added
             outs: Iterable[Any] = (out,)
         elif isinstance(out, tuple | list):
             outs = [o for o in out if isinstance(o, torch.Tensor)]
@@ -358,7 +376,7 @@ class _Capture:
             elif o.requires_grad:
                 self._note_leaf(o)
             else:
-                how = _cut_kind(func)
+                how = _cut_kind(kind)
                 if how == "" or (how is None and not self._cut):
                     continue  # nothing was cut and no cut tensor can flow into this output
                 inputs = inputs if inputs is not None else _tensor_args(args, kwargs)
@@ -367,18 +385,33 @@ class _Capture:
     def _add_span(self, seq: int, engine_line: int | None = None, engine: bool = False) -> None:
         """Nodes numbered from `seq` up to the next sequence number were made by the user's current line
         (inside the current module). Nodes are tagged from these spans only when a pass meets them, so an
-        op costs two counter reads instead of a walk of the graph."""
-        frame = None if engine else self._user_frame(3)
-        line = engine_line if engine else (frame.f_lineno if frame is not None else None)
-        span = [seq, _next_seq(), line, self._module_name(), not engine]
-        if frame is not None:
-            key = (id(frame), line, frame.f_lasti)
-            last = self._last_span_key
-            if last is not None and last[0] == key[0] and last[1] == line and last[2] < key[2]:
-                self._spans[-1][4] = False  # an earlier op of the same statement: not the value assigned
-            self._last_span_key = key
+        op costs two counter reads instead of a walk of the graph. Consecutive ops of one statement share a
+        span: its last node is the value the statement assigns."""
+        end = _next_seq()
+        if engine:
+            self._span_starts.append(seq)
+            self._spans.append([seq, end, engine_line, None, False])
+            self._last_span_key = None
+            return
+        frame = self._user_frame(3)
+        module = self._module_name()
+        if frame is None:
+            self._span_starts.append(seq)
+            self._spans.append([seq, end, None, module, True])
+            self._last_span_key = None
+            return
+        line, lasti = frame.f_lineno, frame.f_lasti
+        last = self._last_span_key
+        if last is not None and last[0] == id(frame) and last[1] == line and last[2] < lasti:
+            prev = self._spans[-1]  # an earlier op of the same statement: not the value assigned
+            if prev[1] == seq and prev[3] == module:
+                prev[1] = end
+                self._last_span_key = (id(frame), line, lasti)
+                return
+            prev[4] = False
+        self._last_span_key = (id(frame), line, lasti)
         self._span_starts.append(seq)
-        self._spans.append(span)
+        self._spans.append([seq, end, line, module, True])
 
     def _span_info(self, fn: Any) -> dict[str, Any]:
         """Line, module and whether it is the value its statement assigns, for a node made on this thread."""
@@ -940,7 +973,7 @@ class _Watching:
             seq = _next_seq()
             out = apply(cls, *args, **kwargs)
             if out is not None:
-                c._on_op(apply_watched, args, kwargs, out, seq)
+                c._on_op(_PLAIN, args, kwargs, out, seq)
             return out
 
         torch.autograd.Function.apply = classmethod(apply_watched)  # type: ignore[method-assign,assignment]
@@ -963,30 +996,45 @@ class _Watching:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _cut_kind(func: Any) -> str | None:
+_PLAIN, _GETTER, _MUTATES, _DETACH, _DATA = range(5)  # what a torch function is, for the mode
+_FUNC_KINDS: dict[Any, int] = {}
+
+
+def _classify(func: Any) -> int:
+    """What `func` is to the capture (cached per function: the mode sees every op)."""
+    name = getattr(func, "__name__", "")
+    if name in ("detach", "detach_"):
+        kind = _DETACH
+    elif func == _DATA_GETTER:
+        kind = _DATA
+    elif name == "__get__":
+        kind = _GETTER
+    elif (name.endswith("_") and not name.endswith("__")) or name in _INPLACE_DUNDERS:
+        kind = _MUTATES  # `add_`, `+=`, `x[i] = v`, `_foreach_mul_`
+    else:
+        kind = _PLAIN
+    try:
+        _FUNC_KINDS[func] = kind
+    except TypeError:  # an unhashable callable: classified on every call
+        pass
+    return kind
+
+
+def _cut_kind(kind: int) -> str | None:
     """How an op that returns a tensor without a graph cut it off: "detach()", ".data", "no_grad",
     "inference_mode"; None if it did not cut (a cut tensor may still flow through it); "" for property reads
     such as `.grad`, which neither cut nor propagate."""
-    name = getattr(func, "__name__", "")
-    if name in ("detach", "detach_"):
+    if kind == _DETACH:
         return "detach()"
-    if func == _DATA_GETTER:
+    if kind == _DATA:
         return ".data"
-    if name == "__get__":
+    if kind == _GETTER:
         return ""
     if torch.is_inference_mode_enabled():
         return "inference_mode"
     if not torch.is_grad_enabled():
         return "no_grad"
     return None
-
-
-def _mutates(func: Any, kwargs: dict[str, Any] | None) -> bool:
-    """Whether a torch function writes into its first argument (`add_`, `+=`, `x[i] = v`, `_foreach_mul_`)
-    or into `out=`."""
-    name = getattr(func, "__name__", "")
-    return (name.endswith("_") and not name.endswith("__")) or name in _INPLACE_DUNDERS or bool(
-        kwargs and "out" in kwargs)
 
 
 def _storage_key(t: torch.Tensor) -> int | None:
