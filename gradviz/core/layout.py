@@ -386,31 +386,35 @@ def prepare(pass_: Pass, measure: Measure | None = None, direction: str = "TB",
     return LayoutInput(tuple(nodes), tuple(edges), direction, cuts)
 
 
-def _graph(spec: LayoutInput) -> Any:
-    """The pygraphviz graph `dot` lays out: fixed-size boxes with no text of their own (we draw the text)
-    and edge labels as fixed-size HTML tables, so Graphviz reserves exactly the room our labels need."""
-    import pygraphviz  # type: ignore[import-untyped]
-
-    g = pygraphviz.AGraph(directed=True, strict=False)
-    g.graph_attr.update(rankdir=spec.direction, nodesep="0.35", ranksep="0.42", ordering="out",
-                        margin="0", pad="0", outputorder="edgesfirst")
-    g.node_attr.update(shape="box", fixedsize="true", label="")
-    g.edge_attr.update(arrowsize="0.8")
-    for nid, w, h in spec.nodes:
-        g.add_node(nid, width=f"{w / 72:.4f}", height=f"{h / 72:.4f}")
+def _dot_source(spec: LayoutInput) -> str:
+    """The graph `dot` lays out, in the DOT language: fixed-size boxes with no text of their own (we draw the
+    text) and edge labels as fixed-size HTML tables, so Graphviz reserves exactly the room our labels need.
+    Node k of `spec.nodes` is named `k` (the seed point of a root, `s` + the root's number), so no id needs
+    quoting. One string parsed once by Graphviz is several times faster than building the graph call by call."""
+    out = [f"digraph {{\ngraph [rankdir={spec.direction}, nodesep=0.35, ranksep=0.42, ordering=out, margin=0, "
+           "pad=0, outputorder=edgesfirst];\nnode [shape=box, fixedsize=true, label=\"\"];\n"
+           "edge [arrowsize=0.8];"]
+    add = out.append
+    number = {}
+    for k, (nid, w, h) in enumerate(spec.nodes):
+        number[nid] = k
+        add(f"{k} [width={w / 72:.4f}, height={h / 72:.4f}];")
     # Slot order within each source, so `ordering=out` puts input 0 left of input 1.
     for index, src, dst, _slot, kind, lw, lh in sorted(spec.edges, key=lambda e: (e[3], e[0])):
         if kind == "seed":
-            g.add_node(src, shape="point", width="0.01", height="0.01", fixedsize="true")
-        attrs = {"id": str(index) if index >= 0 else f"{SEED_PREFIX}{dst}"}
+            tail = f"s{number[dst]}"
+            add(f"{tail} [shape=point, width=0.01, height=0.01, fixedsize=true];")
+        else:
+            tail = str(number[src])
+        attrs = f"id={index}" if index >= 0 else f"id={tail}"
         if lw > 0:
-            attrs["label"] = (f'<<TABLE FIXEDSIZE="TRUE" WIDTH="{math.ceil(lw)}" HEIGHT="{math.ceil(lh)}" '
-                              'BORDER="0" CELLBORDER="0" CELLPADDING="0" CELLSPACING="0"><TR><TD></TD></TR>'
-                              '</TABLE>>')
+            attrs += (f', label=<<TABLE FIXEDSIZE="TRUE" WIDTH="{math.ceil(lw)}" HEIGHT="{math.ceil(lh)}" '
+                      'BORDER="0" CELLBORDER="0" CELLPADDING="0" CELLSPACING="0"><TR><TD></TD></TR></TABLE>>')
         if kind == "detached":
-            attrs["weight"] = "1"
-        g.add_edge(src, dst, key=attrs["id"], **attrs)
-    return g
+            attrs += ", weight=1"
+        add(f"{tail} -> {number[dst]} [{attrs}];")
+    add("}\n")
+    return "\n".join(out)
 
 
 def _floats(text: str) -> list[float]:
@@ -441,35 +445,61 @@ def _parse_spline(pos: str, flip: Callable[[float, float], Point]) -> tuple[tupl
     return tuple(points), arrow
 
 
+def _run_dot(source: str) -> tuple[str, list[tuple[str, str]], list[tuple[str, str, str | None]]]:
+    """Lay out DOT `source` with Graphviz in this process; returns the bounding box, each node's (name, pos)
+    and each edge's (id, pos, lp), read straight from Graphviz (no Python object per node or edge)."""
+    import pygraphviz  # type: ignore[import-untyped]
+    from pygraphviz import graphviz as gv  # type: ignore[import-untyped]
+
+    graph = pygraphviz.AGraph(string=source)
+    handle = graph.handle
+    gvc = gv.gvContextWithBuiltins()
+    try:
+        if gv.gvLayout(gvc, handle, b"dot") != 0:
+            raise RuntimeError("Graphviz dot could not lay out the graph")
+        try:
+            gv.gvRender(gvc, handle, b"dot", None)  # writes pos, lp and bb into the graph's attributes
+            bb = gv.agget(handle, b"bb").decode()
+            nodes: list[tuple[str, str]] = []
+            edges: list[tuple[str, str, str | None]] = []
+            n = gv.agfstnode(handle)
+            while n is not None:
+                nodes.append((gv.agnameof(n).decode(), gv.agget(n, b"pos").decode()))
+                e = gv.agfstout(handle, n)
+                while e is not None:
+                    lp = gv.agget(e, b"lp")
+                    edges.append((gv.agget(e, b"id").decode(), (gv.agget(e, b"pos") or b"").decode(),
+                                  lp.decode() if lp else None))
+                    e = gv.agnxtout(handle, e)
+                n = gv.agnxtnode(handle, n)
+        finally:
+            gv.gvFreeLayout(gvc, handle)
+    finally:
+        gv.gvFreeContext(gvc)
+    return bb, nodes, edges
+
+
 def solve(spec: LayoutInput) -> Layout:
     """Run Graphviz `dot` on the measured graph and read the geometry back (y flipped to grow downwards)."""
-    g = _graph(spec)
-    g.layout(prog="dot")
-    x0, y0, x1, y1 = _floats(g.graph_attr["bb"])
+    bb, dot_nodes, dot_edges = _run_dot(_dot_source(spec))
+    x0, y0, x1, y1 = _floats(bb)
     height = y1 - y0
 
     def flip(x: float, y: float) -> Point:
         return (round(x - x0, 2), round(y1 - y, 2))
 
-    sizes = {nid: (w, h) for nid, w, h in spec.nodes}
+    where = dict(dot_nodes)
     boxes = []
-    for n in g.nodes_iter():
-        nid = str(n)
-        if nid not in sizes:
-            continue
-        x, y = _floats(n.attr["pos"])
-        w, h = sizes[nid]
-        cx, cy = flip(x, y)
+    for k, (nid, w, h) in enumerate(spec.nodes):
+        cx, cy = flip(*_floats(where[str(k)]))
         boxes.append(NodeBox(nid, cx, cy, w, h))
-    order = {nid: i for i, (nid, _, _) in enumerate(spec.nodes)}
-    boxes.sort(key=lambda b: order[b.id])
 
-    info = {(str(e[0]) if e[0] >= 0 else f"{SEED_PREFIX}{e[2]}"): e for e in spec.edges}
+    number = {nid: k for k, (nid, _, _) in enumerate(spec.nodes)}
+    info = {(str(e[0]) if e[0] >= 0 else f"s{number[e[2]]}"): e for e in spec.edges}
     paths = []
-    for ge in g.edges_iter():
-        index, src, dst, slot, kind, lw, lh = info[ge.attr["id"]]
-        points, arrow = _parse_spline(ge.attr.get("pos") or "", flip)
-        lp = ge.attr.get("lp")
+    for eid, pos, lp in dot_edges:
+        index, src, dst, slot, kind, lw, lh = info[eid]
+        points, arrow = _parse_spline(pos, flip)
         label = flip(*_floats(lp)) if lp and lw > 0 else None
         paths.append(EdgePath(index, src, dst, slot, kind, spec.cuts.get(index), points, arrow, label,
                               (lw, lh)))
