@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -46,6 +47,13 @@ def output_format(path: str) -> str:
 
 def check_request(req: RenderRequest) -> str:
     """Validate what can be checked before running the program; returns the output format."""
+    fmt = _check_arguments(req)
+    _check_direction(req)
+    return fmt
+
+
+def _check_arguments(req: RenderRequest) -> str:
+    """The checks that need no gradviz module beyond this one (done before the worker starts)."""
     fmt = output_format(req.output)
     if not Path(req.file).is_file():
         raise RenderUsageError(f"no such file: {req.file}")
@@ -62,11 +70,14 @@ def check_request(req: RenderRequest) -> str:
         raise RenderUsageError(f"--scale must be in (0, 16], not {req.scale}")
     if req.pass_number is not None and req.pass_number < 1:
         raise RenderUsageError("--pass counts from 1")
+    return fmt
+
+
+def _check_direction(req: RenderRequest) -> None:
     from gradviz.core.layout import DIRECTIONS
 
     if req.direction not in DIRECTIONS:
         raise RenderUsageError(f"--direction must be one of {', '.join(DIRECTIONS)}")
-    return fmt
 
 
 def pick_pass(trace: Trace, number: int | None) -> tuple[int, Pass]:
@@ -97,8 +108,9 @@ def pick_steps(p: Pass, step: str) -> list[int]:
     return [k]
 
 
-def run_trace(req: RenderRequest) -> Trace:
-    """Run the program in a fresh worker process (the CLI never runs user code itself)."""
+def run_trace(req: RenderRequest, meanwhile: Callable[[], None] | None = None) -> Trace:
+    """Run the program in a fresh worker process (the CLI never runs user code itself); `meanwhile` runs in
+    this process while the worker imports torch and runs the program (default: `_warm_qt`)."""
     from gradviz.core.runner import Runner, RunRequest
 
     source = Path(req.file).read_text(encoding="utf-8")
@@ -109,7 +121,7 @@ def run_trace(req: RenderRequest) -> Trace:
         # A picture shows at most 8 values of a tensor and no saved tensors: capture no more than that.
         handle = runner.start(RunRequest(source, str(Path(req.file).resolve()), timeout=req.timeout,
                                          values_limit=8, saved=False))
-        _warm_qt()  # while the worker imports torch and runs the program
+        (meanwhile or _warm_qt)()
         trace = handle.wait()
     finally:
         runner.close()
@@ -181,8 +193,13 @@ def render(req: RenderRequest, err: TextIO | None = None, out: TextIO | None = N
     err = err or sys.stderr
     out = out or sys.stdout
 
-    check_request(req)
-    trace = run_trace(req)
+    _check_arguments(req)
+
+    def meanwhile() -> None:
+        _check_direction(req)  # after the worker started: it imports the layout module
+        _warm_qt()
+
+    trace = run_trace(req, meanwhile)
     failed = trace.status != "ok"
     if failed and trace.error is not None:
         where = f" (line {trace.error.line})" if trace.error.line is not None else ""

@@ -198,3 +198,23 @@ def test_layout_crosses_processes_as_json() -> None:
     there = solve_isolated(spec)
     assert there == here
     assert math.isclose(there.width, here.width)
+
+
+def test_any_node_id_and_several_roots_lay_out() -> None:
+    """Ids are the trace's (and a folded view's module paths, which may hold quotes, backslashes, spaces or
+    DOT keywords): none of them may change what Graphviz reads. Each root gets its own seed edge."""
+    ids = ['group:enc.layers["a b"]', "back\\slash\\", "node", "->", "ünïcode 名", "n1"]
+    nodes = tuple((nid, 40.0 + 10 * i, 20.0) for i, nid in enumerate(ids))
+    edges = tuple((i, ids[i], ids[i + 1], 0, "grad", 30.0, 12.0) for i in range(len(ids) - 1))
+    edges += ((-1, SEED_PREFIX + ids[0], ids[0], 0, "seed", 25.0, 12.0),
+              (-1, SEED_PREFIX + ids[3], ids[3], 0, "seed", 0.0, 0.0))
+    lay = solve(LayoutInput(nodes, edges))
+    assert [(b.id, b.width, b.height) for b in lay.nodes] == list(nodes)
+    assert [(e.index, e.src, e.dst) for e in lay.edges] == [(e[0], e[1], e[2]) for e in edges]
+    ys = [lay.box(nid).y for nid in ids]
+    assert ys == sorted(ys) and len(set(ys)) == len(ys)  # a chain, output on top
+    for e in lay.edges:
+        assert e.arrow is not None and _near(e.arrow[1], lay.box(e.dst))
+        assert (e.label is not None) == (e.label_size[0] > 0)
+    seed = next(e for e in lay.edges if e.dst == ids[0] and e.index < 0)
+    assert seed.points[0][1] < lay.box(ids[0]).top  # the seed gradient comes from above its root

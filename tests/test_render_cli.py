@@ -114,3 +114,15 @@ def test_usage_errors_after_running(qtbot, tmp_path: Path, capsys) -> None:  # t
     assert "has 3 steps" in capsys.readouterr().err
     assert main(["render", str(tmp_path / "missing.py"), "-o", out]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_render_svg_as_a_command_is_complete_when_the_process_ends(tmp_path: Path) -> None:
+    """The command ends its process without tearing Qt down: the file must be whole and the message out."""
+    out = tmp_path / "detach.svg"
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    proc = subprocess.run([sys.executable, "-m", "gradviz.cli", "render", str(DETACH), "-o", str(out),
+                           "--pass", "1", "--step", "last"], capture_output=True, text=True, timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"wrote {out} (pass 1 of 2, step 3 of 3)"
+    text = svg_text(out)  # parses: the document is closed
+    assert "detach()" in text and "step 3 of 3" in text and ".grad" in text

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QMarginsF, QRectF, QSize, QSizeF, Qt
+from PySide6.QtCore import QFile, QIODevice, QMarginsF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QImage, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 
@@ -59,11 +59,21 @@ def export_png(scene: GraphScene, path: str | Path, scale: float = 1.0) -> float
     return image_scale(scene, scale)
 
 
+def _open(path: str | Path) -> QFile:
+    """`path` opened for writing. Exports close it themselves, so the file is complete when they return
+    (`gradviz render` ends its process right after, without waiting for Qt objects to be destroyed)."""
+    file = QFile(str(path))
+    if not file.open(QIODevice.OpenModeFlag.WriteOnly | QIODevice.OpenModeFlag.Truncate):
+        raise OSError(f"could not write {path}: {file.errorString()}")
+    return file
+
+
 def export_svg(scene: GraphScene, path: str | Path, title: str = "gradviz") -> None:
     """An SVG of the scene: shapes as paths, labels as <text> (selectable, searchable, scalable)."""
     rect = scene.graph_rect()
+    file = _open(path)
     gen = QSvgGenerator()
-    gen.setFileName(str(path))
+    gen.setOutputDevice(file)
     gen.setSize(QSize(round(rect.width()), round(rect.height())))
     gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
     gen.setResolution(72)
@@ -72,6 +82,7 @@ def export_svg(scene: GraphScene, path: str | Path, title: str = "gradviz") -> N
     painter = QPainter(gen)
     _render(scene, painter, rect.width(), rect.height())
     painter.end()
+    file.close()
 
 
 def export_pdf(scene: GraphScene, path: str | Path, steps: Sequence[int] | None = None,
@@ -79,7 +90,8 @@ def export_pdf(scene: GraphScene, path: str | Path, steps: Sequence[int] | None 
     """A vector PDF: one page at the current step, or one page per step in `steps`. Returns the pages
     written. `on_page(k)` runs before each page is drawn (exports use it to update a caption)."""
     rect = scene.graph_rect()
-    writer = QPdfWriter(str(path))
+    file = _open(path)
+    writer = QPdfWriter(file)
     writer.setResolution(72)
     writer.setPageSize(QPageSize(QSizeF(rect.width(), rect.height()), QPageSize.Unit.Point, "gradviz"))
     writer.setPageMargins(QMarginsF(0, 0, 0, 0))
@@ -94,6 +106,7 @@ def export_pdf(scene: GraphScene, path: str | Path, steps: Sequence[int] | None 
             on_page(k)
         _render(scene, painter, rect.width(), rect.height())
     painter.end()
+    file.close()
     return len(pages)
 
 
