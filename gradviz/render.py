@@ -3,6 +3,7 @@ PDF (a page per step), an animated GIF of the walk, or DOT — with the same sce
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -130,6 +131,9 @@ def run_trace(req: RenderRequest, meanwhile: Callable[[], None] | None = None) -
 
 
 def _warm_qt() -> None:
+    """A Qt application (offscreen), then Graphviz and the fonts loaded once: `render` calls it while the
+    worker runs the program, so imports, Graphviz's plugins and font loading are not paid after the trace
+    arrives."""
     import gradviz.gui  # noqa: F401 (its PySide6 workaround must run before any drawing)
 
     if not os.environ.get("QT_QPA_PLATFORM"):
@@ -138,16 +142,17 @@ def _warm_qt() -> None:
 
     if QApplication.instance() is None:
         QApplication(["gradviz-render"])
-    # Costs paid while the worker runs the program rather than after: imports, Graphviz's plugins, fonts.
-    import pygraphviz  # type: ignore[import-untyped]
+    _load_once()
 
+
+@functools.cache
+def _load_once() -> None:
     import gradviz.gui.export  # noqa: F401
+    from gradviz.core.layout import LayoutInput, solve
     from gradviz.gui.scene import GraphScene
     from gradviz.gui.theme import theme_named
 
-    graph = pygraphviz.AGraph(directed=True)
-    graph.add_edge("a", "b")
-    graph.layout(prog="dot")
+    solve(LayoutInput((("a", 40.0, 20.0), ("b", 40.0, 20.0)), ((0, "a", "b", 0, "grad", 30.0, 12.0),)))
     fonts = GraphScene(theme_named("light")).fonts
     for role in fonts.metrics:
         fonts.measure("0.", role)
