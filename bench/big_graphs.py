@@ -2,12 +2,18 @@
 and layout times, next to plain PyTorch and to torchviz + Graphviz `dot`, measured side by side.
 
 For each workload: a plain run and a captured run (`gradviz.core.capture.run_program`) in child processes,
-their forward and backward times and peak RSS (`RUSAGE_CHILDREN` of a wrapper process); the runner's time from
-request to trace; the trace's JSON size; folding and laying out the first (collapsed) view; opening one
+their forward and backward times and peak RSS (`RUSAGE_CHILDREN` of a wrapper process), the tensor summaries
+taken (count, µs each, inside the run) and the trace encoded as the worker sends it (`to_dict` + `jsonio`);
+the runner's time from request to trace; folding and laying out the first (collapsed) view; opening one
 encoder layer fully; the full layered layout (and the full dot layout where it finishes); torchviz `make_dot`
 + `dot -Tsvg` in a child process, capped. The parent process never imports torch.
 
+Side by side: `--against REV` also captures with the package as committed at REV (`git archive`, nothing in
+the work tree changes), `--capture-file PATH` with this tree's package but PATH as `gradviz/core/capture.py`
+(a change to try before it is made); their captured runs alternate with the plain ones, one row each.
+
     OMP_NUM_THREADS=1 .venv/bin/python bench/big_graphs.py [--only NAME] [--cap 120] [--rounds 3]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/big_graphs.py --only "transformer 200x d128" --against HEAD~3
     OMP_NUM_THREADS=1 .venv/bin/python bench/big_graphs.py --profile "transformer 200x d128"
 """
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -100,19 +107,21 @@ def child(mode: str, name: str, out: str) -> None:
         wall = time.perf_counter() - t
         print(json.dumps({**json.loads(buf.getvalue().strip().splitlines()[-1]), "wall": wall}))
     elif mode == "capture":
-        from gradviz.core.capture import run_program
+        from gradviz.core import capture, jsonio
 
+        count, spent = count_summaries(capture)
         t = time.perf_counter()
-        trace = run_program(source, out + ".py")
+        trace = capture.run_program(source, out + ".py")
         wall = time.perf_counter() - t
         if trace.status != "ok":
             raise SystemExit(f"capture failed: {trace.error}")
         t = time.perf_counter()
-        text = trace.to_json()
+        data = jsonio.dumps_line(trace.to_dict())  # as the worker sends it
         to_json = time.perf_counter() - t
-        Path(out).write_text(text, encoding="utf-8")
+        Path(out).write_bytes(data)
         timed = json.loads(trace.stdout.strip().splitlines()[-1])
-        print(json.dumps({**timed, "wall": wall, "to_json": to_json, "json_bytes": len(text.encode())}))
+        print(json.dumps({**timed, "wall": wall, "to_json": to_json, "json_bytes": len(data),
+                          "summaries": count[0], "summary_us": spent[0] / max(count[0], 1) * 1e6}))
     elif mode == "torchviz":
         import torch
         from torchviz import make_dot
@@ -144,10 +153,47 @@ def child(mode: str, name: str, out: str) -> None:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
 
 
-def measured(mode: str, name: str, out: str, timeout: float) -> tuple[dict[str, Any] | None, int | None, str]:
-    """Run a child through the RSS wrapper: its JSON result, its peak RSS (KiB), and an error note."""
+def count_summaries(capture: Any) -> tuple[list[int], list[float]]:
+    """Wrap the capture module's `summarize` to count the summaries it takes and the seconds they cost."""
+    count, spent = [0], [0.0]
+    summarize = capture.summarize
+    clock = time.perf_counter
+
+    def counted(t: Any, *args: Any) -> Any:
+        start = clock()
+        try:
+            return summarize(t, *args)
+        finally:
+            spent[0] += clock() - start
+            count[0] += 1
+
+    capture.summarize = counted
+    return count, spent
+
+
+def variant_trees(folder: str, against: list[str], capture_files: list[str]) -> list[tuple[str, str]]:
+    """(label, package root) for each variant: this tree first, then each REV and each capture.py to try."""
+    trees = [("", str(ROOT))]
+    for rev in against:
+        dest = Path(folder) / f"rev-{len(trees)}"
+        dest.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "gradviz"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+        trees.append((rev, str(dest)))
+    for path in capture_files:
+        dest = Path(folder) / f"file-{len(trees)}"
+        shutil.copytree(ROOT / "gradviz", dest / "gradviz", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copyfile(path, dest / "gradviz" / "core" / "capture.py")
+        trees.append((Path(path).name, str(dest)))
+    return trees
+
+
+def measured(mode: str, name: str, out: str, timeout: float, tree: str = str(ROOT)
+             ) -> tuple[dict[str, Any] | None, int | None, str]:
+    """Run a child through the RSS wrapper (importing gradviz from `tree`): its JSON result, its peak RSS
+    (KiB), and an error note."""
     cmd = [sys.executable, "-c", WRAP, sys.executable, str(HERE), "--child", mode, name, out]
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=tree)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
@@ -221,6 +267,22 @@ def views(trace_json: str, cap: float) -> dict[str, Any]:
     return r
 
 
+def more_numbers(name: str, out: str, folder: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Views, runner and torchviz numbers, for the work tree's own capture only."""
+    r = views(Path(out).read_text(encoding="utf-8"), args.cap)
+    r["runner"] = None if args.no_runner else via_runner(name, folder, args.cap * 3)
+    if not args.no_torchviz:
+        res, _, err = measured("torchviz", name, str(Path(folder) / "tv.svg"), args.cap)
+        r["torchviz"] = None if res is None else res["make_dot"] + res["dot"]
+        r["torchviz_note"] = err
+    return r
+
+
+def nodes_edges(trace_json: str) -> dict[str, Any]:
+    p = Trace.from_json(trace_json).passes[-1]
+    return {"nodes": len(p.nodes), "edges": len(p.edges)}
+
+
 def ms(v: float | None) -> str:
     if v is None:
         return "-"
@@ -237,6 +299,10 @@ def main() -> None:
     parser.add_argument("--no-torchviz", action="store_true")
     parser.add_argument("--no-runner", action="store_true")
     parser.add_argument("--profile", help="cProfile the capture of one workload and stop")
+    parser.add_argument("--against", action="append", default=[], metavar="REV",
+                        help="also capture with the package as committed at REV (repeatable)")
+    parser.add_argument("--capture-file", action="append", default=[], metavar="PATH",
+                        help="also capture with PATH as gradviz/core/capture.py (repeatable)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -250,66 +316,78 @@ def main() -> None:
     names = args.only or list(WORKLOADS)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
+        trees = variant_trees(folder, args.against, args.capture_file)
         for name in names:
             print(f"== {name}", flush=True)
             out = str(Path(folder) / "trace.json")
             rounds = args.rounds if WORKLOADS[name]["warm"] else 1
             plain: dict[str, list[float]] = {}
-            cap: dict[str, list[float]] = {}
-            rss_plain = rss_cap = 0
-            extra: dict[str, Any] = {}
-            note = ""
+            rss_plain = 0
+            caps: list[dict[str, list[float]]] = [{} for _ in trees]
+            rss_caps = [0] * len(trees)
+            extras: list[dict[str, Any]] = [{} for _ in trees]
+            notes = [""] * len(trees)
             for _ in range(rounds):  # alternate plain and captured runs: the machine is shared
                 res, rss, err = measured("plain", name, out, args.cap * 3)
                 if res:
                     for k, v in res.items():
                         plain.setdefault(k, []).append(v)
                     rss_plain = max(rss_plain, rss or 0)
-                res, rss, err2 = measured("capture", name, out, args.cap * 3)
-                if res:
-                    for k in ("forward", "backward", "wall"):
-                        cap.setdefault(k, []).append(res[k])
-                    extra = res
-                    rss_cap = max(rss_cap, rss or 0)
-                note = err or err2 or note
-            if not cap:
-                print(f"   capture did not finish: {note}")
-                continue
-            row: dict[str, Any] = {"name": name, "rss_plain": rss_plain, "rss_cap": rss_cap,
-                                   "json_mb": extra["json_bytes"] / 1e6, "to_json": extra["to_json"]}
-            for k in ("forward", "backward", "wall"):
-                row[f"plain_{k}"] = statistics.median(plain[k]) if k in plain else None
-                row[f"cap_{k}"] = statistics.median(cap[k])
-            row.update(views(Path(out).read_text(encoding="utf-8"), args.cap))
-            row["runner"] = None if args.no_runner else via_runner(name, folder, args.cap * 3)
-            if not args.no_torchviz:
-                res, _, err = measured("torchviz", name, str(Path(folder) / "tv.svg"), args.cap)
-                row["torchviz"] = None if res is None else res["make_dot"] + res["dot"]
-                row["torchviz_note"] = err
-            to_trace = row["runner"] if row["runner"] is not None else row["cap_wall"] + row["load"]
-            row["first_picture"] = (to_trace + row["fold"] + row["view"] + row["first_prepare"]
-                                    + row["first_layout"])
-            rows.append(row)
-            print(json.dumps(row, default=str), flush=True)
+                for i, (_label, tree) in enumerate(trees):
+                    trace_out = out if i == 0 else f"{out}.{i}"
+                    res, rss, err2 = measured("capture", name, trace_out, args.cap * 3, tree)
+                    if res:
+                        for k in ("forward", "backward", "wall"):
+                            caps[i].setdefault(k, []).append(res[k])
+                        extras[i] = res
+                        rss_caps[i] = max(rss_caps[i], rss or 0)
+                    notes[i] = err or err2 or notes[i]
+            for i, (label, _tree) in enumerate(trees):
+                cap, extra = caps[i], extras[i]
+                if not cap:
+                    print(f"   capture{f' [{label}]' if label else ''} did not finish: {notes[i]}")
+                    continue
+                row: dict[str, Any] = {"name": f"{name} [{label}]" if label else name, "rss_plain": rss_plain,
+                                       "rss_cap": rss_caps[i], "json_mb": extra["json_bytes"] / 1e6,
+                                       "to_json": extra["to_json"], "summaries": extra.get("summaries"),
+                                       "summary_us": extra.get("summary_us")}
+                for k in ("forward", "backward", "wall"):
+                    row[f"plain_{k}"] = statistics.median(plain[k]) if k in plain else None
+                    row[f"cap_{k}"] = statistics.median(cap[k])
+                if i == 0:
+                    row.update(more_numbers(name, out, folder, args))
+                    to_trace = row["runner"] if row["runner"] is not None else row["cap_wall"] + row["load"]
+                    row["first_picture"] = (to_trace + row["fold"] + row["view"] + row["first_prepare"]
+                                            + row["first_layout"])
+                else:
+                    row.update(nodes_edges(Path(f"{out}.{i}").read_text(encoding="utf-8")))
+                rows.append(row)
+                print(json.dumps(row, default=str), flush=True)
     report(rows)
 
 
 def report(rows: list[dict[str, Any]]) -> None:
     print()
     print("| workload | nodes / edges | plain fwd / bwd | captured fwd / bwd | ratio fwd / bwd | peak RSS plain / "
-          "captured | run_program | runner | trace JSON |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "captured (ratio) | summaries, µs each | run_program | runner | trace JSON, encode |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         pf, pb = r["plain_forward"], r["plain_backward"]
         ratio = f"{r['cap_forward'] / pf:.2f} / {r['cap_backward'] / pb:.2f}" if pf and pb else "-"
+        rss = (f"{r['rss_plain'] / 1024:.0f} / {r['rss_cap'] / 1024:.0f} MB"
+               f" ({r['rss_cap'] / r['rss_plain']:.2f})" if r["rss_plain"] else "-")
+        summaries = f"{r['summaries']:,}, {r['summary_us']:.1f}" if r.get("summaries") is not None else "-"
         print(f"| {r['name']} | {r['nodes']:,} / {r['edges']:,} | {ms(pf)} / {ms(pb)} | {ms(r['cap_forward'])} / "
-              f"{ms(r['cap_backward'])} | {ratio} | {r['rss_plain'] / 1024:.0f} / {r['rss_cap'] / 1024:.0f} MB | "
-              f"{ms(r['cap_wall'])} | {ms(r['runner'])} | {r['json_mb']:.1f} MB |")
+              f"{ms(r['cap_backward'])} | {ratio} | {rss} | {summaries} | {ms(r['cap_wall'])} | "
+              f"{ms(r.get('runner'))} | {r['json_mb']:.1f} MB, {ms(r['to_json'])} |")
+    viewed = [r for r in rows if "fold" in r]
+    if not viewed:
+        return
     print()
     print("| workload | fold | first view: items, layout | open one layer | full layered | full dot | torchviz + dot"
           " | program to first picture |")
     print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
+    for r in viewed:
         tv = ms(r.get("torchviz")) if r.get("torchviz") is not None else (r.get("torchviz_note") or "-")
         dot = ms(r["full_dot"]) if r.get("full_dot") is not None else ("> cap" if "full_dot" in r else "not run")
         layer = f"{ms(r['expand_layer'])} ({r['expand_items']} items)" if "expand_layer" in r else "-"
@@ -317,7 +395,7 @@ def report(rows: list[dict[str, Any]]) -> None:
               f"{ms(r['first_prepare'] + r['first_layout'])} | {layer} | {ms(r['full_prepare'] + r['full_layered'])}"
               f" | {dot} | {tv} | {ms(r['first_picture'])} |")
     print()
-    for r in rows:
+    for r in viewed:
         print(f"{r['name']}: runs {r['runs']}")
 
 
