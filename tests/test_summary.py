@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import pytest
@@ -125,6 +126,74 @@ def test_summarize_reads_through_autograd_and_views() -> None:
     s = summarize(view)
     assert s.shape == (4, 3) and s.values == view.tolist()
     assert_stats(s, view)
+
+
+def _layouts() -> list[tuple[str, torch.Tensor]]:
+    g = torch.Generator().manual_seed(7)
+    base = torch.randn(48, 40, generator=g) * 3 + 0.5
+    return [("transposed", base.t()),
+            ("permuted", torch.randn(6, 5, 70, generator=g).permute(2, 0, 1)),
+            ("every other row", base[::2]),
+            ("a column", base[:, 3]),
+            ("a block with gaps", base[5:30:3, 2:37:4]),
+            ("expanded (stride 0)", torch.randn(1, 40, generator=g).expand(30, 40)),
+            ("float64 transposed", base.double().t()),
+            ("offset view", base.reshape(-1)[17:1500])]
+
+
+@pytest.mark.parametrize("limit", [VALUES_LIMIT, 0])
+def test_views_and_strides_match_torch(limit: int) -> None:
+    """Gradients and saved tensors are often views (transposed, permuted, sliced, expanded): summaries read
+    their elements, with multiplicity, whatever the memory layout."""
+    for label, t in _layouts():
+        s = summarize(t, values_limit=limit)
+        assert s.shape == tuple(t.shape), label
+        assert s.values == (t.tolist() if t.numel() <= limit else None), label
+        assert_stats(s, t)
+
+
+def test_tensors_that_require_grad_and_parameters() -> None:
+    w = torch.nn.Parameter(torch.randn(20, 30, generator=torch.Generator().manual_seed(3)))
+    for t in (w, w.t(), w * 2):
+        s = summarize(t)
+        assert t.requires_grad and s.values == t.detach().tolist()
+        assert_stats(s, t.detach())
+
+
+def test_negative_view_is_read_through() -> None:
+    t = torch._neg_view(torch.linspace(-1, 4, 300))
+    assert t.is_neg()
+    s = summarize(t)
+    assert s.values == t.tolist()
+    assert_stats(s, t.resolve_neg())
+
+
+@pytest.mark.parametrize(("dtype", "scale"), [(torch.float32, 1e-30), (torch.float32, 1e20), (torch.float32, 3e38),
+                                             (torch.float64, 1e-300), (torch.float64, 1e300)])
+def test_squares_beyond_the_dtype_range_are_scaled(dtype: torch.dtype, scale: float) -> None:
+    """Squares (and sums) that would overflow or vanish in the tensor's dtype: the norm and mean are still
+    those of the elements (torch's, on the elements divided by the largest magnitude, times it), and no numpy
+    warning reaches the user's output."""
+    t = (torch.linspace(-0.5, 1.0, 500, dtype=torch.float64) * scale).to(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = summarize(t)
+    m = t.double().abs().max().item()
+    for key, want in torch_stats(t.double() / m).items():
+        assert math.isclose(s.stats[key], want * m, rel_tol=1e-5), (key, s.stats[key], want * m)
+
+
+def test_random_tensors_match_torch_in_float64() -> None:
+    """Sizes from a handful of elements to a layer's activations, both float dtypes, shifted and scaled so
+    that sums cancel: every statistic equals torch's float64 one at the dtype's precision."""
+    g = torch.Generator().manual_seed(11)
+    for i in range(40):
+        numel = int(torch.randint(2, 70000, (1,), generator=g))
+        dtype = torch.float64 if i % 4 == 0 else torch.float32
+        t = (torch.randn(numel, generator=g, dtype=torch.float64) * 10 ** (i % 7 - 3) + (i % 3 - 1)).to(dtype)
+        if i % 5 == 0 and numel > 100:
+            t = t[: numel // 100 * 100].reshape(100, -1).t()
+        assert_stats(summarize(t), t)
 
 
 def _capture(tmp_path: Any, source: str) -> Any:

@@ -13,7 +13,9 @@ from gradviz.core.trace import TensorSummary
 VALUES_LIMIT = 1024
 _DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64", torch.float16: "float16",
                 torch.int64: "int64", torch.bool: "bool"}
-_NUMPY_FLOATS = frozenset((torch.float32, torch.float64))
+# dtype -> the range of max|x| whose squares, summed over up to numel elements, neither overflow nor
+# underflow to nothing: (smallest, largest x² · numel). Outside it the elements are scaled first.
+_NUMPY_FLOATS = {torch.float32: (1e-15, 1e37), torch.float64: (1e-150, 1e300)}
 _PY_STATS_LIMIT = 64  # below this many elements, statistics in Python beat a handful of torch kernels
 _MIN, _MAX, _ADD = np.minimum.reduce, np.maximum.reduce, np.add.reduce
 _INF = math.inf
@@ -33,7 +35,7 @@ def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummar
         numel = t.numel()
         if numel:
             try:
-                stats = _numpy_stats(t.numpy(), numel)
+                stats = _numpy_stats(t.numpy(), numel, _NUMPY_FLOATS[dt])
             except (RuntimeError, TypeError):  # a negative-bit view or a subclass numpy cannot see
                 stats = None
             if stats is not None:
@@ -58,7 +60,7 @@ def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummar
     return TensorSummary(shape, dtype, values, _torch_stats(t))
 
 
-def _numpy_stats(a: np.ndarray, numel: int) -> dict[str, float | int] | None:
+def _numpy_stats(a: np.ndarray, numel: int, safe: tuple[float, float]) -> dict[str, float | int] | None:
     """min/max/mean/norm of a float array with no NaN/Inf, or None (then the torch path counts them).
     Four passes over memory the tensor already has: min, max, a pairwise sum and a dot product."""
     lo = float(_MIN(a, axis=None))
@@ -66,12 +68,17 @@ def _numpy_stats(a: np.ndarray, numel: int) -> dict[str, float | int] | None:
     if not (-_INF < lo and hi < _INF):  # NaN fails both comparisons
         return None
     flat = a.ravel(order="K")  # a view unless the tensor skips memory (a slice with gaps)
-    total = float(_ADD(flat))
-    square = float(np.dot(flat, flat))
-    if not (-_INF < total < _INF and square < _INF):  # float32 overflow: add up in float64 as torch would not
-        wide = flat.astype(np.float64)
-        total, square = float(_ADD(wide)), float(np.dot(wide, wide))
-    return {"min": lo, "max": hi, "mean": total / numel, "norm": math.sqrt(square), "nan": 0, "inf": 0}
+    big = max(-lo, hi)
+    if safe[0] < big and big * big * numel < safe[1]:
+        total = float(_ADD(flat))
+        norm = math.sqrt(float(np.dot(flat, flat)))
+    elif big == 0.0:
+        total = norm = 0.0
+    else:  # squares would overflow (or vanish): in float64, scaled by the largest magnitude
+        scaled = np.divide(flat, big, dtype=np.float64)
+        total = float(_ADD(scaled)) * big
+        norm = math.sqrt(float(np.dot(scaled, scaled))) * big
+    return {"min": lo, "max": hi, "mean": total / numel, "norm": norm, "nan": 0, "inf": 0}
 
 
 def _py_stats(flat: list[Any]) -> dict[str, float | int]:
