@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
 from PySide6.QtCore import QFile, QIODevice, QMarginsF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QImage, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 
 from gradviz.core.layout import to_agraph
 from gradviz.gui.scene import GraphScene
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 FORMATS = ("svg", "png", "pdf", "gif", "dot")
 GIF_FRAME_MS = 900
@@ -111,6 +114,8 @@ def export_pdf(scene: GraphScene, path: str | Path, steps: Sequence[int] | None 
 
 
 def _to_pil(image: QImage) -> Image.Image:
+    from PIL import Image  # only GIFs need Pillow: not imported for the other formats
+
     rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
     data = bytes(rgba.constBits())
     return Image.frombuffer("RGBA", (rgba.width(), rgba.height()), data, "raw", "RGBA", rgba.bytesPerLine(), 1)
@@ -120,6 +125,8 @@ def export_gif(scene: GraphScene, path: str | Path, steps: Sequence[int], scale:
                on_page: Callable[[int], None] | None = None) -> int:
     """An animated GIF with one frame per step in `steps` (the backward walk), looping; the last frame
     stays longer. Returns the number of frames."""
+    from PIL import Image
+
     frames = []
     for k in steps:
         scene.set_step(k)
