@@ -46,6 +46,7 @@ _INPLACE_DUNDERS = frozenset({"__iadd__", "__isub__", "__imul__", "__itruediv__"
                               "__imatmul__", "__setitem__"})
 _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]
 _next_seq = torch._C._autograd._get_sequence_nr  # the sequence number the next autograd node will get
+_detach = torch.Tensor.detach
 
 
 @dataclass(frozen=True)
@@ -137,13 +138,17 @@ class _NodeRec:
     attrs: dict[str, Any]
     tensor: Any = None  # leaf value (tensor or TensorSummary)
     hint: str | None = None
+    outputs: int = 0  # gradients the node sends (its next_functions, including the None ones)
 
 
-@dataclass
+@dataclass(slots=True)
 class _StepRec:
+    """One node run by the engine. `grad_inputs` (what it sent along each edge) is None until known: from a
+    post hook where an edge's gradient is summed with others', else from the receiving nodes' pre hooks."""
+
     node: str
     grad_outputs: tuple[Any, ...]
-    grad_inputs: tuple[Any, ...] = ()
+    grad_inputs: tuple[Any, ...] | None = None
 
 
 @dataclass
@@ -158,7 +163,7 @@ class _PassRec:
     status: str = "ok"
     error: ErrorInfo | None = None
     nodes: dict[str, _NodeRec] | None = None
-    edges: list[Edge] | None = None
+    edges: list[tuple[Any, ...]] | None = None  # Edge fields, then the receiving node's input number
     roots: tuple[str, ...] = ()
     steps: list[_StepRec] | None = None
     leaf_before: dict[str, TensorSummary | None] | None = None
@@ -166,6 +171,10 @@ class _PassRec:
     names: dict[str, list[str]] | None = None
     results: tuple[Any, ...] = ()
     leaf_steps: list[_StepRec] | None = None
+    leaf_vars: dict[str, Any] = field(default_factory=dict)  # leaf id -> its tensor, for `.grad` after the pass
+    sent: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # node id -> grad_inputs from a post hook
+    hooked: list[Any] = field(default_factory=list)  # [this record] while the pass runs: what hooks reach
+    partial: bool = False  # grad() or backward(inputs=...): leaves outside `inputs` are not accumulated
     cache: dict[int, tuple[Any, TensorSummary]] | None = None  # id -> (tensor kept alive, its summary)
     held_bytes: int = 0
     released: dict[int, tuple[Any, int, TensorSummary]] = field(default_factory=dict)
@@ -227,7 +236,8 @@ class _Capture:
         # are summarised lazily: statistics of every tensor cost more than the backward itself.
         self._records: list[_PassRec | Pass] = []
         self._held_bytes = 0
-        self._watched: dict[int, list[tuple[_PassRec, torch.Tensor]]] = {}  # storage -> tensors passes hold
+        # storage -> pass index -> (the pass, the tensors on that storage it holds by reference)
+        self._watched: dict[int, dict[int, tuple[_PassRec, list[torch.Tensor]]]] = {}
 
     # ---------------------------------------------------------------- the run
 
@@ -313,7 +323,10 @@ class _Capture:
                 seq = _next_seq()
                 out = func(*args)
             if out is not None:
-                capture._on_op(kind, args, kwargs, out, seq)
+                if _next_seq() != seq and not capture._cut and threading.get_ident() == capture._main_thread:
+                    capture._add_span(seq)  # the common case: nodes, tagged lazily from this span
+                else:
+                    capture._on_op(kind, args, kwargs, out, seq)
             return out
 
     def _watching(self) -> _Watching:
@@ -393,8 +406,11 @@ class _Capture:
             self._spans.append([seq, end, engine_line, None, False])
             self._last_span_key = None
             return
-        frame = self._user_frame(3)
-        module = self._module_name()
+        frame = sys._getframe(1)
+        filename = self.filename
+        while frame is not None and frame.f_code.co_filename != filename:
+            frame = frame.f_back
+        module = self._module_name() if self._module_stack else None
         if frame is None:
             self._span_starts.append(seq)
             self._spans.append([seq, end, None, module, True])
@@ -565,13 +581,14 @@ class _Capture:
             index = len(self._records)
         line = frame.f_lineno if frame is not None else None
         rec = _PassRec(index, call, line, self._code(line), note)
+        rec.partial = call == "grad" or kwargs.get("inputs") is not None or len(args) > 5
         self._emit({"event": "pass_started", "index": index, "call": call, "line": line})
         # Beyond keep_first a pass is kept in full only if it is the last, whose names the end of the program
         # gives again: scan the globals only for the first passes (a training loop calls this thousands of times).
         rec.names = self._names_in(frame, with_globals=index < self.options.keep_first)
         rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
         rec.steps, rec.leaf_steps, rec.leaf_before, rec.leaf_after = [], [], {}, {}
-        handles = self._hook(fns, rec)
+        handles = self._hook(fns, rec, retained=_retains_graph(call, args, kwargs))
         self._local.depth = 1
         seq = _next_seq()
         try:
@@ -583,8 +600,11 @@ class _Capture:
             self._local.depth = 0
             if threading.get_ident() == self._main_thread and _next_seq() != seq:
                 self._add_span(seq, line, engine=True)  # nodes made by the engine (create_graph=True)
+            rec.hooked.clear()
             for h in handles:
                 h.remove()
+            rec.leaf_after = {uid: var.grad for uid, var in rec.leaf_vars.items()}
+            rec.leaf_vars = {}
             if call == "grad" and rec.status == "ok":
                 rec.results = tuple(t.detach().clone() if isinstance(t, torch.Tensor) else None for t in result)
             self._store(rec)
@@ -600,10 +620,10 @@ class _Capture:
             self.on_event(event)
 
     def _snapshot(self, roots: list[torch.Tensor]
-                  ) -> tuple[dict[str, _NodeRec], list[Edge], tuple[str, ...], list[tuple[str, Any]]]:
+                  ) -> tuple[dict[str, _NodeRec], list[tuple[Any, ...]], tuple[str, ...], list[tuple[str, Any]]]:
         """The graph reachable from `roots` as it stands now, plus the detached branches feeding it."""
         nodes: dict[str, _NodeRec] = {}
-        edges: list[Edge] = []
+        edges: list[tuple[Any, ...]] = []
         fns: list[tuple[str, Any]] = []
         root_ids: list[str] = []
         stack: list[Any] = []
@@ -621,21 +641,23 @@ class _Capture:
             if uid in nodes:
                 continue
             fns.append((uid, fn))
-            nodes[uid] = self._fn_rec(uid, fn, "function")
+            nodes[uid] = rec = self._fn_rec(uid, fn, "function")
             for slot, origin, how, line in fn.metadata.get(_CUTS_KEY, ()):
                 cuts.append((uid, slot, origin, how, line))
-            for slot, (nf, _) in enumerate(getattr(fn, "next_functions", ())):
+            nexts = getattr(fn, "next_functions", ())
+            rec.outputs = len(nexts)
+            for slot, (nf, nr) in enumerate(nexts):
                 if nf is None:
                     continue
                 nid = self._node_uid(nf)
-                edges.append(Edge(uid, nid, slot))
+                edges.append((uid, nid, slot, "grad", None, None, nr))
                 if nid not in nodes:
                     stack.append(nf)
         for uid, slot, origin, how, line in cuts:
             self._add_ghost(nodes, edges, uid, slot, origin, how, line)
         return nodes, edges, tuple(dict.fromkeys(root_ids)), fns
 
-    def _add_ghost(self, nodes: dict[str, _NodeRec], edges: list[Edge], consumer: str, slot: int,
+    def _add_ghost(self, nodes: dict[str, _NodeRec], edges: list[tuple[Any, ...]], consumer: str, slot: int,
                    origin: Any, how: str, line: int | None) -> None:
         """Add the branch cut off at `consumer`'s input `slot`: an edge of kind detached, and the cut-off
         nodes (kind detached) up to `ghost_limit`, joined to live nodes where they meet them."""
@@ -646,10 +668,10 @@ class _Capture:
             oid = self._leaf_uid(t)
             if oid not in nodes:
                 nodes[oid] = self._leaf_rec(oid, t, "detached")
-            edges.append(Edge(consumer, oid, slot, "detached", how, line))
+            edges.append((consumer, oid, slot, "detached", how, line, -1))
             return
         oid = self._node_uid(origin)
-        edges.append(Edge(consumer, oid, slot, "detached", how, line))
+        edges.append((consumer, oid, slot, "detached", how, line, -1))
         budget = self.options.ghost_limit
         stack = [origin] if oid not in nodes else []
         while stack and budget > 0:
@@ -666,7 +688,7 @@ class _Capture:
                 if nf is None:
                     continue
                 nid = self._node_uid(nf)
-                edges.append(Edge(uid, nid, s, "detached"))
+                edges.append((uid, nid, s, "detached", None, None, -1))
                 if nid not in nodes:
                     stack.append(nf)
 
@@ -708,58 +730,82 @@ class _Capture:
                 attrs[name] = _plain(value)
         return saved, attrs
 
-    def _hook(self, fns: list[tuple[str, Any]], rec: _PassRec) -> list[Any]:
-        """Register the engine's own pre/post hooks on every node of the pass to record each step. Hooks only
-        keep references (a leaf's old `.grad` is cloned, since accumulation may happen in place); values are
-        summarised later — or at once, step by step, once the gradients held pass `hold_bytes`, so a huge
-        model's gradients and saved tensors are freed as the engine goes, as they would be without gradviz."""
-        steps, leaf_steps = rec.steps, rec.leaf_steps
-        nodes = rec.nodes or {}
+    def _hook(self, fns: list[tuple[str, Any]], rec: _PassRec, retained: bool) -> list[Any]:
+        """Register the engine's own hooks to record each step: a pre hook on every node (its incoming
+        gradients, in the engine's order), and a post hook only on nodes whose outgoing gradient cannot be
+        read at the receiving end (it is summed with others there, or the receiver is a leaf that `grad()` or
+        `inputs=` does not accumulate). Hooks keep references; values are summarised later — or at once,
+        step by step, once the gradients held pass `hold_bytes`, so a huge model's gradients and saved tensors
+        are freed as the engine goes, as they would be without gradviz. Returns the hooks to remove: those
+        on leaves (their nodes outlive the pass) and all of them if the graph is retained. The others die
+        with their graph: they reach the record only through `rec.hooked`, emptied when the pass ends (a
+        saved output refers back to its node, so a direct reference would make a cycle)."""
         budget, limit = self.options.hold_bytes, self.options.values_limit
         held = [0]
-        before, after = rec.leaf_before, rec.leaf_after
-        assert steps is not None and leaf_steps is not None and before is not None and after is not None
         handles = []
-        current: dict[str, _StepRec] = {}
+        posted = self._summed_senders(rec)
+        ctx = rec.hooked
+        ctx.append(rec)
+
+        def settle(r: _PassRec, step: _StepRec) -> None:
+            step.grad_outputs = tuple(r.summ(g, limit) for g in step.grad_outputs)
+            node = (r.nodes or {}).get(step.node)
+            if node is not None and node.saved:
+                node.saved = {k: r.summ(v, limit) for k, v in node.saved.items()}
+            r.release()  # summaries stay in the records; the tensors may go
+
         for uid, fn in fns:
             if type(fn).__name__ == "AccumulateGrad":
-                var = fn.variable
-
-                def pre_leaf(grad_outputs: Any, uid: str = uid, var: torch.Tensor = var) -> None:
-                    before[uid] = None if var.grad is None else var.grad.detach().clone()
-                    step = _StepRec(uid, tuple(grad_outputs))
-                    steps.append(step)
-                    leaf_steps.append(step)
-
-                def post_leaf(grad_inputs: Any, grad_outputs: Any, uid: str = uid, var: torch.Tensor = var) -> None:
-                    after[uid] = var.grad
+                def pre_leaf(grad_outputs: Any, uid: str = uid, var: torch.Tensor = fn.variable) -> None:
+                    if ctx:
+                        r = ctx[0]
+                        grad = var.grad
+                        r.leaf_before[uid] = None if grad is None else _detach(grad).clone()
+                        r.leaf_vars[uid] = var
+                        step = _StepRec(uid, tuple(grad_outputs), ())
+                        r.steps.append(step)
+                        r.leaf_steps.append(step)
 
                 handles.append(fn.register_prehook(pre_leaf))
-                handles.append(fn.register_hook(post_leaf))
-            else:
-                def pre(grad_outputs: Any, uid: str = uid) -> None:
-                    step = _StepRec(uid, tuple(grad_outputs))
-                    current[uid] = step
-                    steps.append(step)
+                continue
 
+            def pre(grad_outputs: Any, uid: str = uid) -> None:
+                if not ctx:
+                    return
+                r = ctx[0]
+                step = _StepRec(uid, tuple(grad_outputs))
+                r.steps.append(step)
+                if held[0] <= budget:
+                    held[0] += sum(g.nbytes for g in grad_outputs if g is not None)
+                else:
+                    settle(r, step)
+
+            handle = fn.register_prehook(pre)
+            if retained:
+                handles.append(handle)
+            if uid in posted:
                 def post(grad_inputs: Any, grad_outputs: Any, uid: str = uid) -> None:
-                    step = current.get(uid)
-                    if step is None:
-                        return
-                    step.grad_inputs = tuple(grad_inputs)
-                    if held[0] <= budget:
-                        held[0] += sum(g.nbytes for g in grad_inputs if g is not None)
-                        return
-                    step.grad_outputs = tuple(rec.summ(g, limit) for g in step.grad_outputs)
-                    step.grad_inputs = tuple(rec.summ(g, limit) for g in step.grad_inputs)
-                    node = nodes.get(uid)
-                    if node is not None:
-                        node.saved = {k: rec.summ(v, limit) for k, v in node.saved.items()}
-                    rec.release()  # summaries stay in the records; the tensors may go
+                    if ctx:
+                        r = ctx[0]
+                        r.sent[uid] = tuple(grad_inputs) if held[0] <= budget else tuple(
+                            r.summ(g, limit) for g in grad_inputs)
 
-                handles.append(fn.register_prehook(pre))
-                handles.append(fn.register_hook(post))
+                handle = fn.register_hook(post)
+                if retained:
+                    handles.append(handle)
         return handles
+
+    def _summed_senders(self, rec: _PassRec) -> set[str]:
+        """Nodes that send a gradient into an input slot that also receives from another edge, or into a leaf
+        when the call may not accumulate leaves: only their post hook knows what they sent."""
+        receivers: dict[tuple[str, int], int] = {}
+        for e in rec.edges or ():
+            if e[3] == "grad":
+                receivers[e[1], e[6]] = receivers.get((e[1], e[6]), 0) + 1
+        nodes = rec.nodes or {}
+        may_skip_leaves = rec.partial
+        return {e[0] for e in rec.edges or () if e[3] == "grad" and (
+            receivers[e[1], e[6]] > 1 or (may_skip_leaves and nodes[e[1]].type == "AccumulateGrad"))}
 
     def _store(self, rec: _PassRec) -> None:
         """End of a pass: copy what user code may change next (leaf grads), keep the rest by reference, and
@@ -771,7 +817,7 @@ class _Capture:
                 return t
             c = clones.get(id(t))
             if c is None:
-                c = clones[id(t)] = t.detach().clone()
+                c = clones[id(t)] = _detach(t).clone()
             return c
 
         rec.leaf_after = {uid: keep(t) for uid, t in (rec.leaf_after or {}).items()}
@@ -782,7 +828,11 @@ class _Capture:
             for v in n.saved.values():
                 self._watch(rec, v)
         for step in rec.steps or ():
-            for g in step.grad_inputs:
+            if step.grad_inputs is None:  # a leaf's incoming gradient is copied just below
+                for g in step.grad_outputs:
+                    self._watch(rec, g)
+        for sent in rec.sent.values():
+            for g in sent:
                 self._watch(rec, g)
         for step in rec.leaf_steps or ():
             step.grad_outputs = tuple(keep(g) for g in step.grad_outputs)
@@ -813,17 +863,26 @@ class _Capture:
         if not isinstance(t, torch.Tensor):
             return
         key = _storage_key(t)
-        if key is not None:
-            self._watched.setdefault(key, []).append((rec, t))
+        if key is None:
+            return
+        passes = self._watched.get(key)
+        if passes is None:
+            passes = self._watched[key] = {}
+        entry = passes.get(rec.index)
+        if entry is None:
+            passes[rec.index] = (rec, [t])
             rec.watch_keys.append(key)
+        else:
+            entry[1].append(t)
 
     def _unwatch(self, rec: _PassRec) -> None:
+        watched = self._watched
         for key in rec.watch_keys:
-            entries = self._watched.get(key)
-            if entries is not None:
-                entries[:] = [e for e in entries if e[0] is not rec]
-                if not entries:
-                    del self._watched[key]
+            passes = watched.get(key)
+            if passes is not None:
+                passes.pop(rec.index, None)
+                if not passes:
+                    del watched[key]
         rec.watch_keys.clear()
 
     def _before_mutation(self, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> None:
@@ -834,8 +893,9 @@ class _Capture:
         limit = self.options.values_limit
         for t in targets:
             key = _storage_key(t)
-            for rec, held in self._watched.pop(key, ()) if key is not None else ():
-                rec.summ(held, limit)
+            for rec, held in (self._watched.pop(key, {}) if key is not None else {}).values():
+                for h in held:
+                    rec.summ(h, limit)
 
     def _demote_previous(self) -> None:
         """A new pass begins: the previous one, if beyond `keep_first`, is no longer the last: keep its summary."""
@@ -865,9 +925,12 @@ class _Capture:
                 ns.append(n.hint)
             out_nodes.append(Node(n.id, n.type, n.kind, tuple(ns), n.line, self._code(n.line), n.module,
                                   {k: summ(v) for k, v in n.saved.items()}, n.attrs, summ(n.tensor)))
-        steps = tuple(Step(s.node, tuple(summ(g) for g in s.grad_outputs), tuple(summ(g) for g in s.grad_inputs))
+        sent = _sent_gradients(rec)
+        steps = tuple(Step(s.node, tuple(summ(g) for g in s.grad_outputs),
+                           tuple(summ(g) for g in (s.grad_inputs if s.grad_inputs is not None else sent[s.node])))
                       for s in rec.steps or ())
-        p = Pass(rec.call, rec.line, rec.status, rec.error, tuple(out_nodes), tuple(rec.edges or ()), steps,
+        edges = tuple(Edge(*e[:6]) for e in rec.edges or ())
+        p = Pass(rec.call, rec.line, rec.status, rec.error, tuple(out_nodes), edges, steps,
                  leaf_grads, rec.roots, rec.code, rec.note, "full", tuple(summ(t) for t in rec.results))
         rec.cache = None  # drop the tensors kept alive for the summaries
         return p
@@ -1070,12 +1133,46 @@ def _held_bytes(rec: _PassRec) -> int:
         for v in n.saved.values():
             add(v)
     for step in rec.steps or ():
-        for g in (*step.grad_outputs, *step.grad_inputs):
+        for g in step.grad_outputs:
+            add(g)
+    for sent in rec.sent.values():
+        for g in sent:
             add(g)
     for d in (rec.leaf_before, rec.leaf_after):
         for t in (d or {}).values():
             add(t)
     return total
+
+
+def _sent_gradients(rec: _PassRec) -> dict[str, tuple[Any, ...]]:
+    """node id -> the gradient it sent along each of its edges: from its post hook where it had one, else what
+    the receiving node got at that input (the same tensor: nothing else was added to it); None where the
+    edge leads nowhere (an input that needs no gradient) or the receiver never ran."""
+    received = {s.node: s.grad_outputs for s in rec.steps or ()}
+    nodes = rec.nodes or {}
+    sent: dict[str, list[Any]] = {}
+    for src, dst, slot, kind, _cut, _line, nr in rec.edges or ():
+        if kind != "grad" or src in rec.sent:
+            continue
+        out = sent.get(src)
+        if out is None:
+            out = sent[src] = [None] * nodes[src].outputs
+        got = received.get(dst)
+        if got is not None and 0 <= nr < len(got):
+            out[slot] = got[nr]
+    result = {uid: tuple(v) for uid, v in sent.items()}
+    result.update(rec.sent)
+    for uid in received:
+        result.setdefault(uid, (None,) * nodes[uid].outputs if uid in nodes else ())
+    return result
+
+
+def _retains_graph(call: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether this backward/grad call keeps its graph (retain_graph, or create_graph that implies it)."""
+    first = 2 if call == "backward" else 3  # backward(tensors, grad_tensors, retain_graph, create_graph)
+    retain = args[first] if len(args) > first else kwargs.get("retain_graph")
+    create = args[first + 1] if len(args) > first + 1 else kwargs.get("create_graph", False)
+    return bool(create if retain is None else retain) or bool(create)
 
 
 def _tensor_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> list[torch.Tensor]:
