@@ -2,7 +2,8 @@
 and layout times, next to plain PyTorch and to torchviz + Graphviz `dot`, measured side by side.
 
 For each workload: a plain run and a captured run (`gradviz.core.capture.run_program`) in child processes,
-their forward and backward times and peak RSS (`RUSAGE_CHILDREN` of a wrapper process), the tensor summaries
+their forward and backward times (wall clock, and the main thread's CPU time, steadier when the shared
+machine is busy) and peak RSS (`RUSAGE_CHILDREN` of a wrapper process), the tensor summaries
 taken (count, µs each, inside the run) and the trace encoded as the worker sends it (`to_dict` + `jsonio`);
 the runner's time from request to trace; folding and laying out the first (collapsed) view; opening one
 encoder layer fully; the full layered layout (and the full dot layout where it finishes); torchviz `make_dot`
@@ -43,12 +44,12 @@ PROGRAM = '''import json, time, torch
 torch.manual_seed(0)
 {setup}
 {warmup}
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.thread_time()
 out = {forward}
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.thread_time()
 out.backward()
-t2 = time.perf_counter()
-print(json.dumps({{"forward": t1 - t0, "backward": t2 - t1}}))
+t2, c2 = time.perf_counter(), time.thread_time()
+print(json.dumps({{"forward": t1 - t0, "backward": t2 - t1, "forward_cpu": c1 - c0, "backward_cpu": c2 - c1}}))
 '''
 
 WORKLOADS: dict[str, dict[str, Any]] = {
@@ -296,6 +297,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="run only this workload (repeatable)")
     parser.add_argument("--cap", type=float, default=120.0, help="seconds before a child is given up")
     parser.add_argument("--rounds", type=int, default=3, help="plain/captured pairs for small workloads")
+    parser.add_argument("--big-rounds", type=int, default=1, help="plain/captured pairs for the 200-layer model")
     parser.add_argument("--no-torchviz", action="store_true")
     parser.add_argument("--no-runner", action="store_true")
     parser.add_argument("--profile", help="cProfile the capture of one workload and stop")
@@ -320,7 +322,7 @@ def main() -> None:
         for name in names:
             print(f"== {name}", flush=True)
             out = str(Path(folder) / "trace.json")
-            rounds = args.rounds if WORKLOADS[name]["warm"] else 1
+            rounds = args.rounds if WORKLOADS[name]["warm"] else args.big_rounds
             plain: dict[str, list[float]] = {}
             rss_plain = 0
             caps: list[dict[str, list[float]]] = [{} for _ in trees]
@@ -337,7 +339,7 @@ def main() -> None:
                     trace_out = out if i == 0 else f"{out}.{i}"
                     res, rss, err2 = measured("capture", name, trace_out, args.cap * 3, tree)
                     if res:
-                        for k in ("forward", "backward", "wall"):
+                        for k in ("forward", "backward", "wall", "forward_cpu", "backward_cpu"):
                             caps[i].setdefault(k, []).append(res[k])
                         extras[i] = res
                         rss_caps[i] = max(rss_caps[i], rss or 0)
@@ -351,7 +353,7 @@ def main() -> None:
                                        "rss_cap": rss_caps[i], "json_mb": extra["json_bytes"] / 1e6,
                                        "to_json": extra["to_json"], "summaries": extra.get("summaries"),
                                        "summary_us": extra.get("summary_us")}
-                for k in ("forward", "backward", "wall"):
+                for k in ("forward", "backward", "wall", "forward_cpu", "backward_cpu"):
                     row[f"plain_{k}"] = statistics.median(plain[k]) if k in plain else None
                     row[f"cap_{k}"] = statistics.median(cap[k])
                 if i == 0:
@@ -368,17 +370,19 @@ def main() -> None:
 
 def report(rows: list[dict[str, Any]]) -> None:
     print()
-    print("| workload | nodes / edges | plain fwd / bwd | captured fwd / bwd | ratio fwd / bwd | peak RSS plain / "
-          "captured (ratio) | summaries, µs each | run_program | runner | trace JSON, encode |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| workload | nodes / edges | plain fwd / bwd | captured fwd / bwd | ratio fwd / bwd | CPU ratio fwd / bwd |"
+          " peak RSS plain / captured (ratio) | summaries, µs each | run_program | runner | trace JSON, encode |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         pf, pb = r["plain_forward"], r["plain_backward"]
         ratio = f"{r['cap_forward'] / pf:.2f} / {r['cap_backward'] / pb:.2f}" if pf and pb else "-"
+        cf, cb = r["plain_forward_cpu"], r["plain_backward_cpu"]
+        cpu = f"{r['cap_forward_cpu'] / cf:.2f} / {r['cap_backward_cpu'] / cb:.2f}" if cf and cb else "-"
         rss = (f"{r['rss_plain'] / 1024:.0f} / {r['rss_cap'] / 1024:.0f} MB"
                f" ({r['rss_cap'] / r['rss_plain']:.2f})" if r["rss_plain"] else "-")
         summaries = f"{r['summaries']:,}, {r['summary_us']:.1f}" if r.get("summaries") is not None else "-"
         print(f"| {r['name']} | {r['nodes']:,} / {r['edges']:,} | {ms(pf)} / {ms(pb)} | {ms(r['cap_forward'])} / "
-              f"{ms(r['cap_backward'])} | {ratio} | {rss} | {summaries} | {ms(r['cap_wall'])} | "
+              f"{ms(r['cap_backward'])} | {ratio} | {cpu} | {rss} | {summaries} | {ms(r['cap_wall'])} | "
               f"{ms(r.get('runner'))} | {r['json_mb']:.1f} MB, {ms(r['to_json'])} |")
     viewed = [r for r in rows if "fold" in r]
     if not viewed:
