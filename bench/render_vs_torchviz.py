@@ -8,7 +8,9 @@ binary) and `pip install torchviz` in the venv. Run from the repository root:
 
 Both sides start a fresh Python, import torch, run the same model code and write an SVG; gradviz also runs
 backward, records every engine step with its gradients, and draws with Qt. Runs alternate, so a busy machine
-slows both alike; the table shows medians of wall time and of CPU time (of the whole process tree).
+slows both alike; the table shows medians of wall time and of CPU time (of the whole process tree), and the
+ratio of the fastest runs (the ones least disturbed by other work on a shared machine). `--case` picks cases
+by a part of their name; `--skip-stepping` leaves out the GUI part.
 """
 
 from __future__ import annotations
@@ -98,12 +100,14 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> Run:
     return Run(wall, cpu, proc.returncode == 0, note or proc.stdout.strip()[:80])
 
 
-def compare(repeat: int) -> list[tuple[str, list[Run], list[Run]]]:
+def compare(repeat: int, picked: list[str] | None = None) -> list[tuple[str, list[Run], list[Run]]]:
     work = Path(tempfile.mkdtemp(prefix="gradviz-bench-"))
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     env.pop("QT_QPA_PLATFORM", None)  # `gradviz render` sets it itself
     results = []
     for i, (name, body) in enumerate(CASES.items()):
+        if picked and not any(p.lower() in name.lower() for p in picked):
+            continue
         body = textwrap.dedent(body)
         (work / f"g{i}.py").write_text(body + "out.backward()\n", encoding="utf-8")
         (work / f"t{i}.py").write_text(body + TORCHVIZ_TAIL.replace("{stem}", f"t{i}"), encoding="utf-8")
@@ -171,23 +175,31 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-compare", action="store_true", help="only measure stepping")
+    ap.add_argument("--skip-stepping", action="store_true", help="only compare with torchviz")
+    ap.add_argument("--case", action="append", help="only the cases whose name contains this (repeatable)")
     args = ap.parse_args()
     if not args.skip_compare:
         if shutil.which("dot") is None:
             sys.exit("needs Graphviz's `dot` binary for torchviz: apt-get install -y graphviz")
-        print(f"end to end, median of {args.repeat} alternating runs (ratio > 1: gradviz is faster)\n")
-        print(f"{'case':30} {'gradviz wall':>12} {'torchviz wall':>13} {'ratio':>6}   "
+        load = os.getloadavg()[0]
+        print(f"end to end, median of {args.repeat} alternating runs (ratio > 1: gradviz is faster); "
+              f"load average {load:.1f} on {os.cpu_count()} CPUs at the start\n")
+        print(f"{'case':30} {'gradviz wall':>12} {'torchviz wall':>13} {'ratio':>6} {'fastest':>7}   "
               f"{'gradviz cpu':>11} {'torchviz cpu':>12} {'ratio':>6}  torchviz")
-        for name, g, tv in compare(args.repeat):
+        for name, g, tv in compare(args.repeat, args.case):
             gw, gc = statistics.median(r.wall for r in g), statistics.median(r.cpu for r in g)
             tw, tc = statistics.median(r.wall for r in tv), statistics.median(r.cpu for r in tv)
             tv_ok = all(r.ok for r in tv)
             g_ok = all(r.ok for r in g)
             status = "ok" if tv_ok else f"FAILED: {tv[0].note}"
             ratio_w = f"{tw / gw:6.2f}" if tv_ok else "   n/a"
+            ratio_f = f"{min(r.wall for r in tv) / min(r.wall for r in g):7.2f}" if tv_ok else "    n/a"
             ratio_c = f"{tc / gc:6.2f}" if tv_ok else "   n/a"
             flag = "" if g_ok else f"  (gradviz FAILED: {g[0].note})"
-            print(f"{name:30} {gw:11.2f}s {tw:12.2f}s {ratio_w}   {gc:10.2f}s {tc:11.2f}s {ratio_c}  {status}{flag}")
+            print(f"{name:30} {gw:11.2f}s {tw:12.2f}s {ratio_w} {ratio_f}   {gc:10.2f}s {tc:11.2f}s {ratio_c}  "
+                  f"{status}{flag}")
+    if args.skip_stepping:
+        return
     s = stepping()
     print(f"\nstepping a {s['nodes']}-node pass ({s['steps']} steps; laid out once in {s['layout_s']:.2f}s):")
     print(f"  set_step (restyle only):        median {s['set_step_median_ms']:.2f} ms, max {s['set_step_max_ms']:.2f} ms")
