@@ -47,6 +47,7 @@ _INPLACE_DUNDERS = frozenset({"__iadd__", "__isub__", "__imul__", "__itruediv__"
 _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]
 _next_seq = torch._C._autograd._get_sequence_nr  # the sequence number the next autograd node will get
 _detach = torch.Tensor.detach
+_SUMMARISE_AT_ONCE = 16  # elements: a pass summarises a changeable tensor this small at once instead of copying
 
 
 @dataclass(frozen=True)
@@ -760,7 +761,7 @@ class _Capture:
                     if ctx:
                         r = ctx[0]
                         grad = var.grad
-                        r.leaf_before[uid] = None if grad is None else _detach(grad).clone()
+                        r.leaf_before[uid] = None if grad is None else _copy(grad, limit)
                         r.leaf_vars[uid] = var
                         step = _StepRec(uid, tuple(grad_outputs), ())
                         r.steps.append(step)
@@ -810,14 +811,15 @@ class _Capture:
     def _store(self, rec: _PassRec) -> None:
         """End of a pass: copy what user code may change next (leaf grads), keep the rest by reference, and
         summarise older passes if too much is held."""
-        clones: dict[int, torch.Tensor] = {}
+        clones: dict[int, Any] = {}
+        limit = self.options.values_limit
 
         def keep(t: Any) -> Any:
             if not isinstance(t, torch.Tensor):
                 return t
             c = clones.get(id(t))
             if c is None:
-                c = clones[id(t)] = _detach(t).clone()
+                c = clones[id(t)] = _copy(t, limit)
             return c
 
         rec.leaf_after = {uid: keep(t) for uid, t in (rec.leaf_after or {}).items()}
@@ -1142,6 +1144,14 @@ def _held_bytes(rec: _PassRec) -> int:
         for t in (d or {}).values():
             add(t)
     return total
+
+
+def _copy(t: torch.Tensor, values_limit: int) -> Any:
+    """What a pass keeps of a tensor the program may change later: a tiny one's summary at once (cheaper than
+    a copy: a training loop's scalar parameters), else a copy to summarise later."""
+    if t.numel() <= _SUMMARISE_AT_ONCE:
+        return summarize(t, values_limit)
+    return _detach(t).clone()
 
 
 def _sent_gradients(rec: _PassRec) -> dict[str, tuple[Any, ...]]:
