@@ -5,7 +5,8 @@ How it watches, cheaply and without changing results:
   notes tensors cut off from the graph by `detach()`, `.data`, `no_grad` or `inference_mode`;
 - `torch.autograd.backward` / `torch.autograd.grad` are wrapped: each call made from the user's file is one
   *pass*; the graph reachable from its roots is snapshotted before the engine runs, and the engine's own node
-  pre/post hooks record every step in the order the engine executes them.
+  pre hooks record every step in the order the engine executes them (the gradient a node sends along an edge
+  is what the receiving node gets; a post hook only where an input sums several edges).
 Node identity lives in each node's `metadata` dict (stored on the C++ node), so it is stable across passes
 and never confused by Python reusing `id()`s. Leaves are identified by their tensor.
 This module is the in-process half; `gradviz.core.runner` runs it in a worker process.
