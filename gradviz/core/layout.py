@@ -391,6 +391,8 @@ def _dot_source(spec: LayoutInput) -> str:
     text) and edge labels as fixed-size HTML tables, so Graphviz reserves exactly the room our labels need.
     Node k of `spec.nodes` is named `k` (the seed point of a root, `s` + the root's number), so no id needs
     quoting. One string parsed once by Graphviz is several times faster than building the graph call by call."""
+    if spec.direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, not {spec.direction!r}")
     out = [f"digraph {{\ngraph [rankdir={spec.direction}, nodesep=0.35, ranksep=0.42, ordering=out, margin=0, "
            "pad=0, outputorder=edgesfirst];\nnode [shape=box, fixedsize=true, label=\"\"];\n"
            "edge [arrowsize=0.8];"]
