@@ -174,13 +174,14 @@ def test_squares_beyond_the_dtype_range_are_scaled(dtype: torch.dtype, scale: fl
     """Squares (and sums) that would overflow or vanish in the tensor's dtype: the norm and mean are still
     those of the elements (torch's, on the elements divided by the largest magnitude, times it), and no numpy
     warning reaches the user's output."""
-    t = (torch.linspace(-0.5, 1.0, 500, dtype=torch.float64) * scale).to(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        s = summarize(t)
-    m = t.double().abs().max().item()
-    for key, want in torch_stats(t.double() / m).items():
-        assert math.isclose(s.stats[key], want * m, rel_tol=1e-5), (key, s.stats[key], want * m)
+    for numel in (20, 500):  # added up in Python, and by numpy
+        t = (torch.linspace(-0.5, 1.0, numel, dtype=torch.float64) * scale).to(dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            s = summarize(t)
+        m = t.double().abs().max().item()
+        for key, want in torch_stats(t.double() / m).items():
+            assert math.isclose(s.stats[key], want * m, rel_tol=1e-5), (numel, key, s.stats[key], want * m)
 
 
 def test_random_tensors_match_torch_in_float64() -> None:

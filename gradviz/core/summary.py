@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from operator import mul as _MUL
 from typing import Any
 
 import numpy as np
@@ -30,9 +31,16 @@ def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummar
     dt = t.dtype
     dtype = _DTYPE_NAMES.get(dt) or str(dt).removeprefix("torch.")
     if dt in _NUMPY_FLOATS and shape and t.is_cpu and t.layout == torch.strided:
-        # Fast path (gradients, activations): numpy reductions on the tensor's own memory, a few µs each
-        # instead of ~8 torch calls; statistics in float32/float64 like torch's own.
+        # Fast paths (gradients, activations): a few elements are added up in Python (doubles); more by
+        # numpy on the tensor's own memory, a few µs each instead of ~8 torch calls, in the tensor's dtype
+        # like torch's own.
         numel = t.numel()
+        if 0 < numel <= _PY_STATS_LIMIT:
+            flat = t.tolist() if len(shape) == 1 else t.reshape(-1).tolist()
+            stats = _float_stats(flat, numel)
+            if stats is not None:
+                values = None if numel > values_limit else (flat if len(shape) == 1 else t.tolist())
+                return TensorSummary(shape, dtype, values, stats)
         if numel:
             try:
                 stats = _numpy_stats(t.numpy(), numel, _NUMPY_FLOATS[dt])
@@ -79,6 +87,20 @@ def _numpy_stats(a: np.ndarray, numel: int, safe: tuple[float, float]) -> dict[s
         total = float(_ADD(scaled)) * big
         norm = math.sqrt(float(np.dot(scaled, scaled))) * big
     return {"min": lo, "max": hi, "mean": total / numel, "norm": norm, "nan": 0, "inf": 0}
+
+
+def _float_stats(flat: list[float], numel: int) -> dict[str, float | int] | None:
+    """Statistics of a few finite floats in Python, or None when some are not finite (or their squares
+    would leave the range of a double): then the general paths take them."""
+    total = sum(flat)
+    if not -_INF < total < _INF:  # NaN, ±Inf (or an overflow: rare, and handled there)
+        return None
+    lo, hi = min(flat), max(flat)
+    big = max(-lo, hi)
+    if not (big == 0.0 or 1e-150 < big and big * big * numel < 1e300):
+        return None
+    return {"min": lo, "max": hi, "mean": total / numel, "norm": math.sqrt(sum(map(_MUL, flat, flat))),
+            "nan": 0, "inf": 0}
 
 
 def _py_stats(flat: list[Any]) -> dict[str, float | int]:
