@@ -4,7 +4,7 @@ and layout times, next to plain PyTorch and to torchviz + Graphviz `dot`, measur
 For each workload: a plain run and a captured run (`gradviz.core.capture.run_program`) in child processes,
 their forward and backward times (wall clock, and the main thread's CPU time, steadier when the shared
 machine is busy) and peak RSS (`RUSAGE_CHILDREN` of a wrapper process), the tensor summaries
-taken (count, µs each, inside the run) and the trace encoded as the worker sends it (`to_dict` + `jsonio`);
+taken (count, µs each, inside the run) and the trace encoded as the worker sends it (`jsonio.trace_line`);
 the runner's time from request to trace; folding and laying out the first (collapsed) view; opening one
 encoder layer fully; the full layered layout (and the full dot layout where it finishes); torchviz `make_dot`
 + `dot -Tsvg` in a child process, capped. The parent process never imports torch.
@@ -117,11 +117,13 @@ def child(mode: str, name: str, out: str) -> None:
         if trace.status != "ok":
             raise SystemExit(f"capture failed: {trace.error}")
         t = time.perf_counter()
-        data = jsonio.dumps_line(trace.to_dict())  # as the worker sends it
+        size = 0
+        with open(out, "wb") as f:  # as the worker sends it, piece by piece
+            for piece in jsonio.trace_line(trace):
+                size += f.write(piece)
         to_json = time.perf_counter() - t
-        Path(out).write_bytes(data)
         timed = json.loads(trace.stdout.strip().splitlines()[-1])
-        print(json.dumps({**timed, "wall": wall, "to_json": to_json, "json_bytes": len(data),
+        print(json.dumps({**timed, "wall": wall, "to_json": to_json, "json_bytes": size,
                           "summaries": count[0], "summary_us": spent[0] / max(count[0], 1) * 1e6}))
     elif mode == "torchviz":
         import torch

@@ -26,11 +26,11 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any, NoReturn
 
-from gradviz.core.jsonio import dumps_line
+from gradviz.core.jsonio import dumps_line, trace_line
 from gradviz.core.runner import OUTPUT_LIMIT, OutputRecord, format_bytes
 from gradviz.core.trace import ErrorInfo, Pass, Trace
 
@@ -56,12 +56,31 @@ class Channel:
             return
         data = dumps_line(message)
         with self.lock:
-            view = memoryview(data)
-            try:
-                while view:
-                    view = view[os.write(self.fd, view):]
-            except OSError:
-                _real_exit(70)  # the parent is gone (or the program closed our pipe): nobody to report to
+            self._write(data)
+
+    def send_pieces(self, pieces: Iterable[bytes], chunk: int = 1 << 20) -> None:
+        """One message given in pieces (`jsonio.trace_line`), written about `chunk` bytes at a time as they are
+        encoded: a big trace never sits whole in memory as dicts or as text."""
+        if not self.open:
+            return
+        with self.lock:
+            buffer: list[bytes] = []
+            size = 0
+            for piece in pieces:
+                buffer.append(piece)
+                size += len(piece)
+                if size >= chunk:
+                    self._write(b"".join(buffer))
+                    buffer, size = [], 0
+            self._write(b"".join(buffer))
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError:
+            _real_exit(70)  # the parent is gone (or the program closed our pipe): nobody to report to
 
     def detach(self) -> None:
         """In a process forked by the program: this pipe belongs to the worker, let go of it."""
@@ -421,7 +440,7 @@ def _run(request: dict[str, Any], channel: Channel, output: Output, pump: FdPump
     if trace.error is not None and trace.error.type == "MemoryError" and budget is not None:
         message = f"{trace.error.message} (a run may use {format_bytes(budget)} of memory)"
         trace = dataclasses.replace(trace, error=dataclasses.replace(trace.error, message=message))
-    channel.send({"event": "trace", "trace": trace.to_dict()})
+    channel.send_pieces(trace_line(trace, {"event": "trace"}))
     _real_exit(0)
 
 
