@@ -193,8 +193,6 @@ def draw(p: Pass, output: str, steps: list[int], *, scale: float = 1.0, theme: s
 def render(req: RenderRequest, err: TextIO | None = None, out: TextIO | None = None) -> int:
     """Run and draw; exit code 0 ok, 1 the program failed (what exists is still drawn), 2 usage.
     Messages go to `err` / `out` (default: this process's stderr / stdout)."""
-    from gradviz.core.layout import pass_title
-
     err = err or sys.stderr
     out = out or sys.stdout
 
@@ -221,6 +219,8 @@ def render(req: RenderRequest, err: TextIO | None = None, out: TextIO | None = N
             return EXIT_PROGRAM_FAILED
         raise
     steps = pick_steps(p, req.step)
+    from gradviz.core.layout import pass_title  # imported once the worker runs (see `meanwhile`)
+
     title = pass_title(p, number, len(trace.passes)) if req.caption else None
     count = draw(p, req.output, steps, scale=req.scale, theme=req.theme, direction=req.direction, title=title)
     what = f"{count} pages" if req.output.lower().endswith(".pdf") and count > 1 else (
