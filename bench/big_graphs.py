@@ -119,7 +119,9 @@ def child(mode: str, name: str, out: str) -> None:
         t = time.perf_counter()
         size = 0
         with open(out, "wb") as f:  # as the worker sends it, piece by piece
-            for piece in jsonio.trace_line(trace):
+            pieces = jsonio.trace_line(trace) if hasattr(jsonio, "trace_line") else [  # --against an old REV
+                jsonio.dumps_line(trace.to_dict())]
+            for piece in pieces:
                 size += f.write(piece)
         to_json = time.perf_counter() - t
         timed = json.loads(trace.stdout.strip().splitlines()[-1])
