@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
 
 from gradviz.core.capture import run_program
 from gradviz.core.summary import VALUES_LIMIT, summarize
@@ -195,6 +196,30 @@ def test_random_tensors_match_torch_in_float64() -> None:
         if i % 5 == 0 and numel > 100:
             t = t[: numel // 100 * 100].reshape(100, -1).t()
         assert_stats(summarize(t), t)
+
+
+def test_summaries_are_no_ops_of_an_active_torch_function_mode() -> None:
+    """The capture watches every torch call through a TorchFunctionMode; a summary's own calls (numpy(),
+    tolist(), detach()...) must not reach it, yet give the same result."""
+    seen: list[Any] = []
+
+    class Watch(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 - torch's protocol
+            seen.append(func)
+            return func(*args, **(kwargs or {}))
+
+    tensors = [torch.randn(5), torch.randn(300, requires_grad=True), torch.randn(40, 30).t(), torch.tensor(2.0),
+               torch.tensor([1.0, float("nan")] * 50), torch.arange(100)]
+    expected = [summarize(t) for t in tensors]
+    with Watch():
+        got = [summarize(t) for t in tensors]
+    assert seen == []
+    for a, b, t in zip(got, expected, tensors, strict=True):
+        assert a.shape == b.shape and a.dtype == b.dtype and a.stats == b.stats
+        if t.numel() > VALUES_LIMIT:
+            assert a.values is None
+            continue
+        assert torch.allclose(torch.tensor(a.values, dtype=t.dtype), t.detach(), rtol=0, atol=0, equal_nan=True)
 
 
 def _capture(tmp_path: Any, source: str) -> Any:

@@ -20,11 +20,22 @@ _NUMPY_FLOATS = {torch.float32: (1e-15, 1e37), torch.float64: (1e-150, 1e300)}
 _PY_STATS_LIMIT = 64  # below this many elements, statistics in Python beat a handful of torch kernels
 _MIN, _MAX, _ADD = np.minimum.reduce, np.maximum.reduce, np.add.reduce
 _INF = math.inf
+_PLAIN = frozenset((torch.Tensor, torch.nn.Parameter))  # tensors whose __torch_function__ is torch's own
+_NO_TORCH_FUNCTION = torch._C.DisableTorchFunction
 
 
 def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummary:
     """Summarise `t`: full values when it has at most `values_limit` elements; always min/max/mean/norm and
     NaN/Inf counts (statistics are over the finite elements when some are not finite)."""
+    if type(t) in _PLAIN:
+        # Outside any TorchFunctionMode (the capture's own watches every op): each tensor call would go
+        # through it, which doubled the cost of a summary, and is no op of the user's program anyway.
+        with _NO_TORCH_FUNCTION():
+            return _summarize(t, values_limit)
+    return _summarize(t, values_limit)
+
+
+def _summarize(t: torch.Tensor, values_limit: int) -> TensorSummary:
     if t.requires_grad:
         t = t.detach()
     shape = tuple(t.shape)
