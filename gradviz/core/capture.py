@@ -48,6 +48,7 @@ _INPLACE_DUNDERS = frozenset({"__iadd__", "__isub__", "__imul__", "__itruediv__"
 _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]
 _next_seq = torch._C._autograd._get_sequence_nr  # the sequence number the next autograd node will get
 _detach = torch.Tensor.detach
+_NO_TORCH_FUNCTION = torch._C.DisableTorchFunction
 _SUMMARISE_AT_ONCE = 16  # elements: a pass summarises a changeable tensor this small at once instead of copying
 
 
@@ -578,19 +579,21 @@ class _Capture:
 
     def _record_pass(self, call: str, frame: Any, roots: list[torch.Tensor], original: Callable[..., Any],
                      args: tuple[Any, ...], kwargs: dict[str, Any], note: str | None = None) -> Any:
-        with self._lock:
-            self._demote_previous()
-            index = len(self._records)
         line = frame.f_lineno if frame is not None else None
-        rec = _PassRec(index, call, line, self._code(line), note)
-        rec.partial = call == "grad" or kwargs.get("inputs") is not None or len(args) > 5
-        self._emit({"event": "pass_started", "index": index, "call": call, "line": line})
-        # Beyond keep_first a pass is kept in full only if it is the last, whose names the end of the program
-        # gives again: scan the globals only for the first passes (a training loop calls this thousands of times).
-        rec.names = self._names_in(frame, with_globals=index < self.options.keep_first)
-        rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
-        rec.steps, rec.leaf_steps, rec.leaf_before, rec.leaf_after = [], [], {}, {}
-        handles = self._hook(fns, rec, retained=_retains_graph(call, args, kwargs))
+        with _NO_TORCH_FUNCTION():  # gradviz's own tensor calls are not the program's ops
+            with self._lock:
+                self._demote_previous()
+                index = len(self._records)
+            rec = _PassRec(index, call, line, self._code(line), note)
+            rec.partial = call == "grad" or kwargs.get("inputs") is not None or len(args) > 5
+            self._emit({"event": "pass_started", "index": index, "call": call, "line": line})
+            # Beyond keep_first a pass is kept in full only if it is the last, whose names the end of the program
+            # gives again: scan the globals only for the first passes (a training loop calls this thousands of
+            # times).
+            rec.names = self._names_in(frame, with_globals=index < self.options.keep_first)
+            rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
+            rec.steps, rec.leaf_steps, rec.leaf_before, rec.leaf_after = [], [], {}, {}
+            handles = self._hook(fns, rec, retained=_retains_graph(call, args, kwargs))
         self._local.depth = 1
         seq = _next_seq()
         try:
@@ -605,11 +608,12 @@ class _Capture:
             rec.hooked.clear()
             for h in handles:
                 h.remove()
-            rec.leaf_after = {uid: var.grad for uid, var in rec.leaf_vars.items()}
-            rec.leaf_vars = {}
-            if call == "grad" and rec.status == "ok":
-                rec.results = tuple(t.detach().clone() if isinstance(t, torch.Tensor) else None for t in result)
-            self._store(rec)
+            with _NO_TORCH_FUNCTION():
+                rec.leaf_after = {uid: var.grad for uid, var in rec.leaf_vars.items()}
+                rec.leaf_vars = {}
+                if call == "grad" and rec.status == "ok":
+                    rec.results = tuple(_detach(t).clone() if isinstance(t, torch.Tensor) else None for t in result)
+                self._store(rec)
         if call == "grad":
             for t in result:
                 if isinstance(t, torch.Tensor) and t.grad_fn is not None:
@@ -756,31 +760,36 @@ class _Capture:
                 node.saved = {k: r.summ(v, limit) for k, v in node.saved.items()}
             r.release()  # summaries stay in the records; the tensors may go
 
+        def record_leaf(r: _PassRec, uid: str, var: torch.Tensor, grad_outputs: Any) -> None:
+            grad = var.grad
+            r.leaf_before[uid] = None if grad is None else _copy(grad, limit)
+            r.leaf_vars[uid] = var
+            step = _StepRec(uid, tuple(grad_outputs), ())
+            r.steps.append(step)
+            r.leaf_steps.append(step)
+
+        def record(r: _PassRec, uid: str, grad_outputs: Any) -> None:
+            step = _StepRec(uid, tuple(grad_outputs))
+            r.steps.append(step)
+            if held[0] <= budget:
+                held[0] += sum(g.nbytes for g in grad_outputs if g is not None)
+            else:
+                settle(r, step)
+
         for uid, fn in fns:
             if type(fn).__name__ == "AccumulateGrad":
                 def pre_leaf(grad_outputs: Any, uid: str = uid, var: torch.Tensor = fn.variable) -> None:
                     if ctx:
-                        r = ctx[0]
-                        grad = var.grad
-                        r.leaf_before[uid] = None if grad is None else _copy(grad, limit)
-                        r.leaf_vars[uid] = var
-                        step = _StepRec(uid, tuple(grad_outputs), ())
-                        r.steps.append(step)
-                        r.leaf_steps.append(step)
+                        with _NO_TORCH_FUNCTION():
+                            record_leaf(ctx[0], uid, var, grad_outputs)
 
                 handles.append(fn.register_prehook(pre_leaf))
                 continue
 
             def pre(grad_outputs: Any, uid: str = uid) -> None:
-                if not ctx:
-                    return
-                r = ctx[0]
-                step = _StepRec(uid, tuple(grad_outputs))
-                r.steps.append(step)
-                if held[0] <= budget:
-                    held[0] += sum(g.nbytes for g in grad_outputs if g is not None)
-                else:
-                    settle(r, step)
+                if ctx:
+                    with _NO_TORCH_FUNCTION():
+                        record(ctx[0], uid, grad_outputs)
 
             handle = fn.register_prehook(pre)
             if retained:
@@ -788,9 +797,10 @@ class _Capture:
             if uid in posted:
                 def post(grad_inputs: Any, grad_outputs: Any, uid: str = uid) -> None:
                     if ctx:
-                        r = ctx[0]
-                        r.sent[uid] = tuple(grad_inputs) if held[0] <= budget else tuple(
-                            r.summ(g, limit) for g in grad_inputs)
+                        with _NO_TORCH_FUNCTION():
+                            r = ctx[0]
+                            r.sent[uid] = tuple(grad_inputs) if held[0] <= budget else tuple(
+                                r.summ(g, limit) for g in grad_inputs)
 
                 handle = fn.register_hook(post)
                 if retained:
