@@ -414,7 +414,8 @@ class RunHandle:
     def _result(self) -> Trace:
         if self._final is not None:
             self._worker.kill()
-            self._worker.reap(2.0)
+            # the trace is whole: collect the killed worker's status without making the caller wait for it
+            threading.Thread(target=self._worker.reap, args=(2.0,), name="gradviz-reap", daemon=True).start()
             return Trace.from_dict(self._final)
         if self._stop_reason in ("timeout", "cancelled"):
             self._worker.reap(2.0)
