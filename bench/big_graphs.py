@@ -108,8 +108,12 @@ def child(mode: str, name: str, out: str) -> None:
         wall = time.perf_counter() - t
         print(json.dumps({**json.loads(buf.getvalue().strip().splitlines()[-1]), "wall": wall}))
     elif mode == "capture":
+        import gc
+
         from gradviz.core import capture, jsonio
 
+        gc.collect()  # as the worker does before a run: its imports' objects out of the GC's full passes
+        gc.freeze()
         count, spent = count_summaries(capture)
         t = time.perf_counter()
         trace = capture.run_program(source, out + ".py")
