@@ -112,8 +112,7 @@ def child(mode: str, name: str, out: str) -> None:
 
         from gradviz.core import capture, jsonio
 
-        gc.collect()  # as the worker does before a run: its imports' objects out of the GC's full passes
-        gc.freeze()
+        gc.freeze()  # as the worker does before a run: its imports' objects out of the GC's full passes
         count, spent = count_summaries(capture)
         t = time.perf_counter()
         trace = capture.run_program(source, out + ".py")
