@@ -285,9 +285,9 @@ def test_lesson_control_flow_unrolls_the_loop(lesson: Trace) -> None:
 # ------------------------------------------------------------------------------------------------ 2. engine order
 
 
-def _engine_record(root: torch.Tensor) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
-    """Run root.backward() with our own pre/post hooks on every node; return (type, grads in, grads out)
-    per executed node, in the engine's order."""
+def _engine_record(root: torch.Tensor, run: Any = None) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
+    """Run root.backward() (or `run()`) with our own pre/post hooks on every node; return (type, grads in,
+    grads out) per executed node, in the engine's order."""
     order: list[list[Any]] = []
     seen: set[Any] = set()
     stack = [root.grad_fn]
@@ -308,7 +308,7 @@ def _engine_record(root: torch.Tensor) -> list[tuple[str, tuple[Any, ...], tuple
         if type(fn).__name__ != "AccumulateGrad":
             fn.register_hook(post)
         stack.extend(nf for nf, _ in fn.next_functions)
-    root.backward()
+    root.backward() if run is None else run()
     return [(t, tuple(o), tuple(i)) for t, o, i in order]
 
 
@@ -344,6 +344,49 @@ def test_step_order_and_gradients_equal_the_engine(tmp_path: Any) -> None:
                     assert_same(s, g)
     assert_same(leaf_grad(p, "x").after, ns["x"].grad)
     assert_same(leaf_grad(p, "w").after, ns["w"].grad)
+
+
+PARTIAL = src("""
+    import torch
+    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    w = torch.tensor([1.5, 0.25, -0.75], requires_grad=True)
+    loss = (x * w).sum() + (w * w).sum()
+    gx, = torch.autograd.grad(loss, [x], retain_graph=True)
+    loss.backward(inputs=[w])
+""")
+
+
+def _assert_steps_equal_the_engine(p: Any, engine: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]) -> None:
+    types = {n.id: n.type for n in p.nodes}
+    assert [types[s.node] for s in p.steps] == [t for t, _, _ in engine]
+    for step, (kind, grad_outputs, grad_inputs) in zip(p.steps, engine, strict=True):
+        for s, g in zip(step.grad_outputs, grad_outputs, strict=True):
+            assert_same(s, g)
+        if kind != "AccumulateGrad":
+            assert len(step.grad_inputs) == len(grad_inputs)
+            for s, g in zip(step.grad_inputs, grad_inputs, strict=True):
+                if g is None:
+                    assert s is None
+                else:
+                    assert_same(s, g)
+
+
+def test_grad_and_backward_inputs_passes_carry_the_gradients_sent_to_leaves(tmp_path: Any) -> None:
+    """grad() does not accumulate its inputs, yet the gradient sent towards x is on its edge; w * w sums
+    three edges into one leaf, which backward(inputs=[w]) accumulates: steps as the engine ran them."""
+    trace = capture(tmp_path, PARTIAL)
+    assert_ok(trace)
+    by_grad, by_inputs = trace.passes
+    ns = plain(PARTIAL, upto=line_of(PARTIAL, "gx, = torch.autograd.grad(loss, [x], retain_graph=True)") - 1)
+    _assert_steps_equal_the_engine(by_grad, _engine_record(ns["loss"], lambda: torch.autograd.grad(
+        ns["loss"], [ns["x"]], retain_graph=True)))
+    ns = plain(PARTIAL, upto=line_of(PARTIAL, "gx, = torch.autograd.grad(loss, [x], retain_graph=True)") - 1)
+    _assert_steps_equal_the_engine(by_inputs, _engine_record(ns["loss"], lambda: ns["loss"].backward(
+        inputs=[ns["w"]])))
+    x_id = only([n.id for n in by_grad.nodes if n.type == "AccumulateGrad" and "x" in n.names])
+    into_x = only([e for e in by_grad.edges if e.dst == x_id])
+    assert_same(step_of(by_grad, into_x.src).grad_inputs[into_x.slot], plain(PARTIAL)["gx"])
+    assert_same(leaf_grad(by_inputs, "w").after, plain(PARTIAL)["w"].grad)
 
 
 def test_every_live_node_runs_once_and_edges_carry_slots(tmp_path: Any) -> None:
