@@ -22,12 +22,13 @@ _MIN, _MAX, _ADD = np.minimum.reduce, np.maximum.reduce, np.add.reduce
 _INF = math.inf
 _PLAIN = frozenset((torch.Tensor, torch.nn.Parameter))  # tensors whose __torch_function__ is torch's own
 _NO_TORCH_FUNCTION = torch._C.DisableTorchFunction
+_TORCH_FUNCTION_ON = torch._C._is_torch_function_enabled
 
 
 def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummary:
     """Summarise `t`: full values when it has at most `values_limit` elements; always min/max/mean/norm and
     NaN/Inf counts (statistics are over the finite elements when some are not finite)."""
-    if type(t) in _PLAIN:
+    if type(t) in _PLAIN and _TORCH_FUNCTION_ON():
         # Outside any TorchFunctionMode (the capture's own watches every op): each tensor call would go
         # through it, which doubled the cost of a summary, and is no op of the user's program anyway.
         with _NO_TORCH_FUNCTION():
@@ -82,11 +83,11 @@ def _summarize(t: torch.Tensor, values_limit: int) -> TensorSummary:
 def _numpy_stats(a: np.ndarray, numel: int, safe: tuple[float, float]) -> dict[str, float | int] | None:
     """min/max/mean/norm of a float array with no NaN/Inf, or None (then the torch path counts them).
     Four passes over memory the tensor already has: min, max, a pairwise sum and a dot product."""
-    lo = float(_MIN(a, axis=None))
-    hi = float(_MAX(a, axis=None))
+    flat = a.ravel(order="K")  # in memory order: a contiguous view unless the tensor skips memory (then a copy)
+    lo = float(_MIN(flat))
+    hi = float(_MAX(flat))
     if not (-_INF < lo and hi < _INF):  # NaN fails both comparisons
         return None
-    flat = a.ravel(order="K")  # a view unless the tensor skips memory (a slice with gaps)
     big = max(-lo, hi)
     if safe[0] < big and big * big * numel < safe[1]:
         total = float(_ADD(flat))
