@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    import argparse
+
+    from gradviz.core.runner import Runner
+
+# argparse and pathlib are imported when used: `gradviz render` spawns its worker before either is needed.
 
 EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -16,6 +21,8 @@ class UsageError(Exception):
 
 
 def _read_program(path: str) -> str:
+    from pathlib import Path
+
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"no such file: {path}")
@@ -27,6 +34,8 @@ def _read_program(path: str) -> str:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     """Run FILE in a worker process (time limit, memory cap) and write its trace as JSON (stdout, or -o)."""
+    from pathlib import Path
+
     from gradviz.core.runner import Runner, RunRequest
 
     source = _read_program(args.file)
@@ -50,6 +59,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def _size(text: str) -> int:
     """'512M', '4G', '1.5GiB', '1000000' -> bytes (binary units)."""
+    import argparse
+
     units = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
     s = text.strip().upper().removesuffix("B").removesuffix("I")
     unit = s[-1:] if s[-1:] in units else ""
@@ -63,6 +74,8 @@ def _size(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(prog="gradviz", description="See autograd: trace, draw and replay backward().",
                                      epilog="Without a command, `gradviz [FILE.py]` opens the desktop app.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -120,13 +133,15 @@ def cmd_render(args: argparse.Namespace) -> int:
     req = RenderRequest(args.file, args.output, args.pass_number, args.step, args.scale, args.theme,
                         args.timeout, args.direction, args.caption)
     try:
-        return render(req)
+        return render(req, runner=getattr(args, "runner", None))
     except RenderUsageError as e:
         raise UsageError(str(e)) from e
 
 
 def cmd_shot(args: argparse.Namespace) -> int:
     """Screenshot the window on FILE at a step, offscreen."""
+    from pathlib import Path
+
     from gradviz.shot import ShotError, parse_size, take_shot
 
     try:
@@ -147,6 +162,8 @@ def cmd_shot(args: argparse.Namespace) -> int:
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
+    import argparse
+
     return {name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
             for name in action.choices}
 
@@ -154,9 +171,30 @@ def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
 def main(argv: list[str] | None = None) -> int:
     """The `gradviz` command. Without `argv` it is the process's entry point (the `gradviz` script,
     `python -m gradviz.cli`): a `render` then ends the process as soon as its file is written."""
-    parser = build_parser()
     entry = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
+    runner = _early_runner(argv)
+    try:
+        return _main(argv, entry, runner)
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def _early_runner(argv: list[str]) -> Runner | None:
+    """For `render`, a runner whose worker is already importing torch, spawned before anything else is
+    imported or parsed (the run waits for that worker: every millisecond before its spawn counts)."""
+    if argv[:1] != ["render"] or "-h" in argv or "--help" in argv:
+        return None
+    from gradviz.render import start_runner
+
+    return start_runner()
+
+
+def _main(argv: list[str], entry: bool, runner: Runner | None) -> int:
+    from pathlib import Path
+
+    parser = build_parser()
     if not argv or (argv[0] not in _subcommands(parser) and not argv[0].startswith("-")
                     and (argv[0].endswith(".py") or Path(argv[0]).is_file())):
         # `gradviz` or `gradviz FILE.py`: the desktop app
@@ -167,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app(argv[0] if argv else None)
     args: Any = parser.parse_args(argv)
+    args.runner = runner
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

@@ -8,10 +8,14 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from gradviz.core.trace import Pass, Trace
+if TYPE_CHECKING:
+    from gradviz.core.runner import Runner
+    from gradviz.core.trace import Pass, Trace
+
+# Only light modules above (no pathlib, no trace classes): `gradviz render` imports this module to spawn
+# its worker (`start_runner`), and the worker's start delays the whole run.
 
 FORMATS = ("svg", "png", "pdf", "gif", "dot")
 EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE = 0, 1, 2
@@ -39,7 +43,7 @@ class RenderRequest:
 
 def output_format(path: str) -> str:
     """The format an output path asks for, from its extension."""
-    suffix = Path(path).suffix.lower().lstrip(".")
+    suffix = os.path.splitext(path)[1].lower().lstrip(".")
     if suffix not in FORMATS:
         raise RenderUsageError(f"cannot write {path!r}: the output must end in one of "
                                f"{', '.join('.' + f for f in FORMATS)}")
@@ -56,7 +60,7 @@ def check_request(req: RenderRequest) -> str:
 def _check_arguments(req: RenderRequest) -> str:
     """The checks that need no gradviz module beyond this one (done before the worker starts)."""
     fmt = output_format(req.output)
-    if not Path(req.file).is_file():
+    if not os.path.isfile(req.file):
         raise RenderUsageError(f"no such file: {req.file}")
     if req.step not in ("last", "all"):
         try:
@@ -109,18 +113,30 @@ def pick_steps(p: Pass, step: str) -> list[int]:
     return [k]
 
 
-def run_trace(req: RenderRequest, meanwhile: Callable[[], None] | None = None) -> Trace:
-    """Run the program in a fresh worker process (the CLI never runs user code itself); `meanwhile` runs in
-    this process while the worker imports torch and runs the program (default: `_warm_qt`)."""
-    from gradviz.core.runner import Runner, RunRequest
+def start_runner() -> Runner:
+    """A one-shot runner whose worker starts importing torch now, for `run_trace` to use."""
+    from gradviz.core.runner import Runner
 
-    source = Path(req.file).read_text(encoding="utf-8")
     # A one-shot worker skips the optimizer warm-up (torch._dynamo, ~1-2 s) unless the program needs it.
     os.environ.setdefault("GRADVIZ_WARM_OPTIMIZER", "0")
-    runner = Runner(timeout=req.timeout, warm=False)
+    runner = Runner(warm=False)
+    runner.prestart()
+    return runner
+
+
+def run_trace(req: RenderRequest, meanwhile: Callable[[], None] | None = None,
+              runner: Runner | None = None) -> Trace:
+    """Run the program in a fresh worker process (the CLI never runs user code itself); `meanwhile` runs in
+    this process while the worker imports torch and runs the program (default: `_warm_qt`). `runner`: one
+    from `start_runner` (its worker already warming up); closed here once the trace is in."""
+    from gradviz.core.runner import RunRequest
+
+    with open(req.file, encoding="utf-8") as f:
+        source = f.read()
+    runner = runner or start_runner()
     try:
         # A picture shows at most 8 values of a tensor and no saved tensors: capture no more than that.
-        handle = runner.start(RunRequest(source, str(Path(req.file).resolve()), timeout=req.timeout,
+        handle = runner.start(RunRequest(source, os.path.realpath(req.file), timeout=req.timeout,
                                          values_limit=8, saved=False))
         (meanwhile or _warm_qt)()
         trace = handle.wait()
@@ -190,9 +206,11 @@ def draw(p: Pass, output: str, steps: list[int], *, scale: float = 1.0, theme: s
     return 1
 
 
-def render(req: RenderRequest, err: TextIO | None = None, out: TextIO | None = None) -> int:
+def render(req: RenderRequest, err: TextIO | None = None, out: TextIO | None = None,
+           runner: Runner | None = None) -> int:
     """Run and draw; exit code 0 ok, 1 the program failed (what exists is still drawn), 2 usage.
-    Messages go to `err` / `out` (default: this process's stderr / stdout)."""
+    Messages go to `err` / `out` (default: this process's stderr / stdout). `runner`: see `run_trace`
+    (the caller closes it if the request is refused before the run)."""
     err = err or sys.stderr
     out = out or sys.stdout
 
@@ -202,7 +220,7 @@ def render(req: RenderRequest, err: TextIO | None = None, out: TextIO | None = N
         _check_direction(req)  # after the worker started: it imports the layout module
         _warm_qt()
 
-    trace = run_trace(req, meanwhile)
+    trace = run_trace(req, meanwhile, runner)
     failed = trace.status != "ok"
     if failed and trace.error is not None:
         where = f" (line {trace.error.line})" if trace.error.line is not None else ""

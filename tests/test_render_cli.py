@@ -106,6 +106,26 @@ def test_usage_errors_before_running(tmp_path: Path, capsys, args: list[str], me
     assert message in capsys.readouterr().err
 
 
+def test_a_refused_request_ends_the_worker_started_early(tmp_path: Path, capsys,  # type: ignore[no-untyped-def]
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradviz.render as render_module
+
+    started = []
+    start_runner = render_module.start_runner
+
+    def spy() -> object:
+        runner = start_runner()
+        started.append((runner, runner._spare))
+        return runner
+
+    monkeypatch.setattr(render_module, "start_runner", spy)
+    assert main(["render", str(DETACH), "-o", str(tmp_path / "out.jpg")]) == 2
+    assert "must end in" in capsys.readouterr().err
+    ((runner, worker),) = started
+    assert worker is not None and worker.proc.returncode is not None  # spawned before parsing, then killed
+    assert runner._spare is None
+
+
 def test_usage_errors_after_running(qtbot, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     out = str(tmp_path / "g.png")
     assert main(["render", str(DETACH), "-o", out, "--pass", "3"]) == 2

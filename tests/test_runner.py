@@ -265,6 +265,34 @@ def test_close_kills_the_warm_worker() -> None:
         r.start(RunRequest("x = 1\n", "prog.py"))
 
 
+def test_prestarted_worker_serves_the_next_run(tmp_path: Path) -> None:
+    with Runner(warm=False) as r:
+        r.prestart()
+        spare = r._spare
+        assert spare is not None
+        r.prestart()  # one is already waiting: no second worker
+        assert r._spare is spare
+        handle = r.start(_program(tmp_path, SEED))
+        assert handle.pid == spare.pid
+        trace = handle.wait(120)
+        assert trace is not None and trace.status == "ok", trace and trace.error
+        assert trace.final_grads["x"].values == pytest.approx(_seed_grad())
+        assert r._spare is None  # not a warm runner: nothing spawned for a next run
+
+
+def test_runner_module_spawns_without_the_heavy_imports() -> None:
+    """`gradviz render` spawns its worker right after importing the runner: JSON, logging and the trace
+    classes load after that, not before."""
+    script = textwrap.dedent("""\
+        import sys
+        import gradviz.cli, gradviz.render, gradviz.core.runner
+        heavy = ("argparse", "json", "logging", "gradviz.core.trace", "gradviz.core.jsonio", "PySide6")
+        print(" ".join(m for m in heavy if m in sys.modules) or "none")
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["none"], out.stderr
+
+
 def test_cli_trace_times_out_with_the_loop_line(tmp_path: Path) -> None:
     program = tmp_path / "stuck.py"
     program.write_text(STUCK, encoding="utf-8")

@@ -11,10 +11,7 @@ Each worker process serves exactly one run; while one runs (or right after) the 
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -23,11 +20,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from gradviz.core.jsonio import loads
-from gradviz.core.trace import ErrorInfo, Pass, Trace
+if TYPE_CHECKING:
+    import logging
+
+    from gradviz.core.trace import ErrorInfo, Trace
+
+# JSON, logging and the trace classes are imported when first needed, not here: `gradviz render` spawns
+# its worker right after importing this module, and every millisecond before that delays the whole run.
 
 EventCallback = Callable[[dict[str, Any]], None]
 
@@ -37,8 +38,13 @@ SPARE_DELAY = 0.5  # seconds into a run before the next worker starts warming up
 MIN_RUN_TIME = 1.0  # a program that waited for a cold worker still runs this long, so a timeout can name its line
 OUTPUT_LIMIT = 64 * 1024  # bytes of output kept at the start and at the end of a run
 DIAGNOSTICS_LIMIT = 16 * 1024
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-_log = logging.getLogger(__name__)
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+
+
+def _log() -> logging.Logger:
+    import logging
+
+    return logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -178,6 +184,8 @@ class _Worker:
 
     def send_request(self, payload: dict[str, Any]) -> None:
         """Write the request on the worker's stdin (blocks while a cold worker is still importing)."""
+        import json
+
         stdin = self.proc.stdin
         assert stdin is not None
         try:
@@ -206,7 +214,7 @@ class _Worker:
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
-            _log.warning("worker %d did not exit after SIGKILL", self.proc.pid)
+            _log().warning("worker %d did not exit after SIGKILL", self.proc.pid)
         for stream in (self.proc.stdin, self.proc.stderr):
             try:
                 if stream is not None:
@@ -222,11 +230,13 @@ class _Worker:
 
     def _read_messages(self) -> None:
         try:
+            from gradviz.core.jsonio import loads
+
             for raw in self._messages:
                 try:
                     message = loads(raw)
                 except ValueError:
-                    _log.warning("worker %d sent a line that is not JSON: %.200r", self.pid, raw)
+                    _log().warning("worker %d sent a line that is not JSON: %.200r", self.pid, raw)
                     continue
                 if not isinstance(message, dict):
                     continue
@@ -238,7 +248,7 @@ class _Worker:
                 elif self._handle is not None and self._handle._on_message(message):
                     break
         except Exception:  # noqa: BLE001 - a broken reader must still end the run
-            _log.exception("reading from worker %d failed", self.pid)
+            _log().exception("reading from worker %d failed", self.pid)
         finally:
             self._messages.close()
             with self._lock:
@@ -382,9 +392,11 @@ class RunHandle:
         try:
             self._on_event(event)
         except Exception:  # noqa: BLE001 - a faulty listener must not break the run
-            _log.exception("on_event listener failed on %s", event.get("event"))
+            _log().exception("on_event listener failed on %s", event.get("event"))
 
     def _finish(self) -> None:
+        from gradviz.core.trace import ErrorInfo, Trace
+
         with self._lock:
             if self._finishing:
                 return
@@ -396,7 +408,7 @@ class RunHandle:
         try:
             trace = self._result()
         except Exception as e:  # noqa: BLE001 - the caller always gets a trace
-            _log.exception("building the trace of worker %d failed", self._worker.pid)
+            _log().exception("building the trace of worker %d failed", self._worker.pid)
             trace = Trace(status="error", error=ErrorInfo("RunnerError", f"gradviz could not read the run: {e}"),
                           filename=self.request.filename)
         self._trace = trace
@@ -409,9 +421,11 @@ class RunHandle:
             try:
                 on_event({"event": "finished", "status": trace.status})
             except Exception:  # noqa: BLE001
-                _log.exception("on_event listener failed on finished")
+                _log().exception("on_event listener failed on finished")
 
     def _result(self) -> Trace:
+        from gradviz.core.trace import ErrorInfo, Trace
+
         if self._final is not None:
             self._worker.kill()
             # the trace is whole: collect the killed worker's status without making the caller wait for it
@@ -430,19 +444,23 @@ class RunHandle:
 
     def _partial(self, status: str, error: ErrorInfo) -> Trace:
         """The trace of a run that never sent its own: passes and output received so far, plus `error`."""
+        from gradviz.core.trace import Pass, Trace
+
         received = dict(self._passes)  # a copy: the reader thread may still be adding to it
         passes = []
         for index in sorted(received):
             try:
                 passes.append(Pass.from_dict(received[index]))
             except (KeyError, TypeError, ValueError):
-                _log.warning("worker %d sent a malformed pass %d", self._worker.pid, index)
+                _log().warning("worker %d sent a malformed pass %d", self._worker.pid, index)
         duration = None if self._started is None or self._ended is None else self._ended - self._started
         return Trace(status=status, error=error, stdout=self._output.text(),
                      stdout_bytes=max(self._output_total, self._output.total), passes=tuple(passes),
                      filename=self.request.filename, duration=duration)
 
     def _stopped_error(self, reason: str) -> ErrorInfo:
+        from gradviz.core.trace import ErrorInfo
+
         where = f" while running line {self._line}" if self._line is not None else ""
         if self._started is None:
             where = " before the program started"
@@ -453,6 +471,10 @@ class RunHandle:
         return ErrorInfo("Cancelled", f"the run was cancelled after {ran:.1f} s{where}", self._line)
 
     def _crash_error(self, code: int) -> ErrorInfo:
+        import re
+
+        from gradviz.core.trace import ErrorInfo
+
         if self._worker.fatal is not None:
             fatal = self._worker.fatal
             return ErrorInfo("WorkerStartFailed", f"the worker process could not start: {fatal.get('type')}: "
@@ -537,6 +559,14 @@ class Runner:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         return spare is not None and spare.ready.wait(left) and spare.alive()
 
+    def prestart(self) -> None:
+        """Start a worker now for the next `start` to take, if none is waiting: a one-shot caller
+        (`gradviz render`) lets it import torch while the caller still parses its arguments and loads Qt."""
+        with self._lock:
+            if self._closed or self._spare is not None:
+                return
+            self._spare = _Worker(self._python)
+
     def start(self, request: RunRequest, on_event: EventCallback | None = None) -> RunHandle:
         """Begin running `request` in a worker and return at once."""
         with self._lock:
@@ -612,7 +642,7 @@ class Runner:
             try:
                 worker = _Worker(self._python)
             except OSError:
-                _log.exception("could not start a spare worker")
+                _log().exception("could not start a spare worker")
             with self._lock:
                 self._spawning = False
                 if worker is not None and not self._closed and self._spare is None:
