@@ -11,11 +11,16 @@ backward, records every engine step with its gradients, and draws with Qt. Runs 
 slows both alike; the table shows medians of wall time and of CPU time (of the whole process tree), and the
 ratio of the fastest runs (the ones least disturbed by other work on a shared machine). `--case` picks cases
 by a part of their name; `--skip-stepping` leaves out the GUI part.
+
+gradviz's modules are compiled to bytecode first, as pip does when it installs a package (torch and torchviz
+in site-packages are compiled): with PYTHONDONTWRITEBYTECODE set, each of gradviz's two processes would
+otherwise compile its modules from source on every run. `--no-compile` measures without doing that.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import random
 import resource
@@ -85,12 +90,30 @@ class Run:
     note: str
 
 
+def _adopt_orphans() -> None:
+    """Become the subreaper of what the commands start (Linux): `gradviz render` exits without waiting for
+    its worker, which would otherwise take its CPU time elsewhere."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _reap_orphans() -> None:
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> Run:
     """Wall and CPU time (children: the command and everything it starts) of one command."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - t
+    _reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     note = ""
@@ -100,7 +123,12 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> Run:
     return Run(wall, cpu, proc.returncode == 0, note or proc.stdout.strip()[:80])
 
 
-def compare(repeat: int, picked: list[str] | None = None) -> list[tuple[str, list[Run], list[Run]]]:
+def compare(repeat: int, picked: list[str] | None = None,
+            compile_first: bool = True) -> list[tuple[str, list[Run], list[Run]]]:
+    if compile_first:  # checked-hash: never stale, whoever edits the sources meanwhile
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "checked-hash",
+                        str(ROOT / "gradviz")], check=True)
+    _adopt_orphans()
     work = Path(tempfile.mkdtemp(prefix="gradviz-bench-"))
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     env.pop("QT_QPA_PLATFORM", None)  # `gradviz render` sets it itself
@@ -177,6 +205,8 @@ def main() -> None:
     ap.add_argument("--skip-compare", action="store_true", help="only measure stepping")
     ap.add_argument("--skip-stepping", action="store_true", help="only compare with torchviz")
     ap.add_argument("--case", action="append", help="only the cases whose name contains this (repeatable)")
+    ap.add_argument("--no-compile", dest="compile", action="store_false",
+                    help="do not compile gradviz's modules to bytecode first")
     args = ap.parse_args()
     if not args.skip_compare:
         if shutil.which("dot") is None:
@@ -186,16 +216,16 @@ def main() -> None:
               f"load average {load:.1f} on {os.cpu_count()} CPUs at the start\n")
         print(f"{'case':30} {'gradviz wall':>12} {'torchviz wall':>13} {'ratio':>6} {'fastest':>7}   "
               f"{'gradviz cpu':>11} {'torchviz cpu':>12} {'ratio':>6}  torchviz")
-        for name, g, tv in compare(args.repeat, args.case):
+        for name, g, tv in compare(args.repeat, args.case, args.compile):
             gw, gc = statistics.median(r.wall for r in g), statistics.median(r.cpu for r in g)
             tw, tc = statistics.median(r.wall for r in tv), statistics.median(r.cpu for r in tv)
             tv_ok = all(r.ok for r in tv)
-            g_ok = all(r.ok for r in g)
-            status = "ok" if tv_ok else f"FAILED: {tv[0].note}"
+            status = "ok" if tv_ok else f"FAILED: {next(r for r in tv if not r.ok).note}"
             ratio_w = f"{tw / gw:6.2f}" if tv_ok else "   n/a"
             ratio_f = f"{min(r.wall for r in tv) / min(r.wall for r in g):7.2f}" if tv_ok else "    n/a"
             ratio_c = f"{tc / gc:6.2f}" if tv_ok else "   n/a"
-            flag = "" if g_ok else f"  (gradviz FAILED: {g[0].note})"
+            failed = [r for r in g if not r.ok]
+            flag = f"  (gradviz FAILED {len(failed)}x: {failed[0].note})" if failed else ""
             print(f"{name:30} {gw:11.2f}s {tw:12.2f}s {ratio_w} {ratio_f}   {gc:10.2f}s {tc:11.2f}s {ratio_c}  "
                   f"{status}{flag}")
     if args.skip_stepping:
