@@ -353,6 +353,8 @@ PARTIAL = src("""
     loss = (x * w).sum() + (w * w).sum()
     gx, = torch.autograd.grad(loss, [x], retain_graph=True)
     loss.backward(inputs=[w])
+    cube = (x ** 3).sum()
+    dx, = torch.autograd.grad(cube, [x], create_graph=True)
 """)
 
 
@@ -372,20 +374,26 @@ def _assert_steps_equal_the_engine(p: Any, engine: list[tuple[str, tuple[Any, ..
 
 
 def test_grad_and_backward_inputs_passes_carry_the_gradients_sent_to_leaves(tmp_path: Any) -> None:
-    """grad() does not accumulate its inputs, yet the gradient sent towards x is on its edge; w * w sums
-    three edges into one leaf, which backward(inputs=[w]) accumulates: steps as the engine ran them."""
+    """grad() does not accumulate its inputs (with create_graph=True it does not even run their nodes), yet
+    the gradient sent towards x is on its edge; w * w sums three edges into one leaf, which
+    backward(inputs=[w]) accumulates: steps as the engine ran them."""
     trace = capture(tmp_path, PARTIAL)
     assert_ok(trace)
-    by_grad, by_inputs = trace.passes
+    by_grad, by_inputs, with_graph = trace.passes
     ns = plain(PARTIAL, upto=line_of(PARTIAL, "gx, = torch.autograd.grad(loss, [x], retain_graph=True)") - 1)
     _assert_steps_equal_the_engine(by_grad, _engine_record(ns["loss"], lambda: torch.autograd.grad(
         ns["loss"], [ns["x"]], retain_graph=True)))
     ns = plain(PARTIAL, upto=line_of(PARTIAL, "gx, = torch.autograd.grad(loss, [x], retain_graph=True)") - 1)
     _assert_steps_equal_the_engine(by_inputs, _engine_record(ns["loss"], lambda: ns["loss"].backward(
         inputs=[ns["w"]])))
-    x_id = only([n.id for n in by_grad.nodes if n.type == "AccumulateGrad" and "x" in n.names])
-    into_x = only([e for e in by_grad.edges if e.dst == x_id])
-    assert_same(step_of(by_grad, into_x.src).grad_inputs[into_x.slot], plain(PARTIAL)["gx"])
+    done = plain(PARTIAL)
+    for p, expected in ((by_grad, done["gx"]), (with_graph, done["dx"])):
+        x_id = only([n.id for n in p.nodes if n.type == "AccumulateGrad" and "x" in n.names])
+        into_x = only([e for e in p.edges if e.dst == x_id])
+        assert_same(step_of(p, into_x.src).grad_inputs[into_x.slot], expected)
+    ns = plain(PARTIAL, upto=line_of(PARTIAL, "dx, = torch.autograd.grad(cube, [x], create_graph=True)") - 1)
+    _assert_steps_equal_the_engine(with_graph, _engine_record(ns["cube"], lambda: torch.autograd.grad(
+        ns["cube"], [ns["x"]], create_graph=True)))
     assert_same(leaf_grad(by_inputs, "w").after, plain(PARTIAL)["w"].grad)
 
 

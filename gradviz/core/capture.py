@@ -177,6 +177,7 @@ class _PassRec:
     leaf_vars: dict[str, Any] = field(default_factory=dict)  # leaf id -> its tensor, for `.grad` after the pass
     sent: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # node id -> grad_inputs from a post hook
     hooked: list[Any] = field(default_factory=list)  # [this record] while the pass runs: what hooks reach
+    partial: bool = False  # grad() or backward(inputs=...): some leaves' nodes may not run
     cache: dict[int, tuple[Any, TensorSummary]] | None = None  # id -> (tensor kept alive, its summary)
     held_bytes: int = 0
     released: dict[int, tuple[Any, int, TensorSummary]] = field(default_factory=dict)
@@ -584,6 +585,7 @@ class _Capture:
                 self._demote_previous()
                 index = len(self._records)
             rec = _PassRec(index, call, line, self._code(line), note)
+            rec.partial = call == "grad" or kwargs.get("inputs") is not None or len(args) > 5
             self._emit({"event": "pass_started", "index": index, "call": call, "line": line})
             # Beyond keep_first a pass is kept in full only if it is the last, whose names the end of the program
             # gives again: scan the globals only for the first passes (a training loop calls this thousands of
@@ -737,7 +739,8 @@ class _Capture:
     def _hook(self, fns: list[tuple[str, Any]], rec: _PassRec, retained: bool) -> list[Any]:
         """Register the engine's own hooks to record each step: a pre hook on every node (its incoming
         gradients, in the engine's order), and a post hook only on nodes whose outgoing gradient cannot be
-        read at the receiving end (it is summed with others there). Hooks keep references; values are
+        read at the receiving end (it is summed with others there, or the receiver is a leaf that `grad()` or
+        `inputs=` may not accumulate). Hooks keep references; values are
         summarised later — or at once, step by step, once the gradients held pass `hold_bytes`, so a huge
         model's gradients and saved tensors are freed as the engine goes, as they would be without gradviz. Returns the hooks to remove: those
         on leaves (their nodes outlive the pass) and all of them if the graph is retained. The others die
@@ -805,14 +808,17 @@ class _Capture:
         return handles
 
     def _summed_senders(self, rec: _PassRec) -> set[str]:
-        """Nodes that send a gradient into an input slot that also receives from another edge: only their post
-        hook knows what they sent. (A leaf's node gets its pre hook call even in `grad()`, which does not
-        accumulate it.)"""
+        """Nodes that send a gradient into an input slot that also receives from another edge, or into a leaf
+        when the call may not run the leaf's node (`grad()` with `create_graph=True` does not): only their post
+        hook knows what they sent."""
         receivers: dict[tuple[str, int], int] = {}
         for e in rec.edges or ():
             if e[3] == "grad":
                 receivers[e[1], e[6]] = receivers.get((e[1], e[6]), 0) + 1
-        return {e[0] for e in rec.edges or () if e[3] == "grad" and receivers[e[1], e[6]] > 1}
+        nodes = rec.nodes or {}
+        partial = rec.partial
+        return {e[0] for e in rec.edges or () if e[3] == "grad" and (
+            receivers[e[1], e[6]] > 1 or (partial and nodes[e[1]].type == "AccumulateGrad"))}
 
     def _store(self, rec: _PassRec) -> None:
         """End of a pass: copy what user code may change next (leaf grads), keep the rest by reference, and
