@@ -293,6 +293,16 @@ def test_runner_module_spawns_without_the_heavy_imports() -> None:
     assert out.stdout.split() == ["none"], out.stderr
 
 
+def test_worker_reads_its_address_space_size_as_psutil_does() -> None:
+    """The memory cap is set above the worker's own mappings, read from /proc on Linux (psutil elsewhere)."""
+    from gradviz.core.worker import _vsz
+
+    before = psutil.Process().memory_info().vms
+    size = _vsz()
+    after = psutil.Process().memory_info().vms
+    assert min(before, after) - 2**20 <= size <= max(before, after) + 2**20
+
+
 def test_cli_trace_times_out_with_the_loop_line(tmp_path: Path) -> None:
     program = tmp_path / "stuck.py"
     program.write_text(STUCK, encoding="utf-8")

@@ -322,9 +322,14 @@ def _no_input(prompt: object = "") -> str:
 
 
 def _vsz() -> int:
-    import psutil
+    """This process's virtual memory size in bytes (what RLIMIT_AS caps): /proc on Linux, else psutil."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import psutil
 
-    return int(psutil.Process().memory_info().vms)
+        return int(psutil.Process().memory_info().vms)
 
 
 def limit_memory(budget: int | None) -> Callable[[], None]:
@@ -367,8 +372,10 @@ def _flusher(output: Output) -> None:
 
 
 def _warm_up() -> None:
-    import psutil  # noqa: F401 - measured against the memory cap later, import it while warming
     import torch
+
+    if not os.path.exists("/proc/self/statm"):
+        import psutil  # noqa: F401 - `_vsz` needs it here: import it while warming, not in the run
 
     import gradviz.core.capture  # noqa: F401
 
