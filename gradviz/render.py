@@ -183,8 +183,13 @@ def draw(p: Pass, output: str, steps: list[int], *, scale: float = 1.0, theme: s
     from gradviz.gui.scene import GraphScene
     from gradviz.gui.theme import theme_named
 
+    from PySide6.QtWidgets import QGraphicsScene
+
     fmt = output_format(output)
     scene = GraphScene(theme_named(theme))
+    # A file is drawn whole, once or once per step: no spatial index of the items to build and keep up
+    # (a BSP tree of ~2,000 items for a 6-layer transformer: ~15 ms). The same items, drawn in the same order.
+    scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
     scene.set_pass(p, layout_pass(p, scene.measure(), direction))
     if title is not None:
         scene.set_caption(title)
@@ -211,10 +216,21 @@ def render(req: RenderRequest, err: TextIO | None = None, out: TextIO | None = N
     """Run and draw; exit code 0 ok, 1 the program failed (what exists is still drawn), 2 usage.
     Messages go to `err` / `out` (default: this process's stderr / stdout). `runner`: see `run_trace`
     (the caller closes it if the request is refused before the run)."""
-    err = err or sys.stderr
-    out = out or sys.stdout
+    import gc
 
     _check_arguments(req)
+    # One trace decoded and drawn once: its tens of thousands of new objects need no hunt for reference
+    # cycles while it runs (~10 ms of collections for a 6-layer transformer); collection resumes after.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_and_draw(req, err or sys.stderr, out or sys.stdout, runner)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run_and_draw(req: RenderRequest, err: TextIO, out: TextIO, runner: Runner | None) -> int:
 
     def meanwhile() -> None:
         _check_direction(req)  # after the worker started: it imports the layout module

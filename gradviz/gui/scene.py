@@ -387,8 +387,10 @@ class EdgeItem(QGraphicsItem):
         if path.points:
             self.path.moveTo(*path.points[0])
             pts = path.points[1:]
+            cubic = self.path.cubicTo
             for i in range(0, len(pts) - 2, 3):
-                self.path.cubicTo(QPointF(*pts[i]), QPointF(*pts[i + 1]), QPointF(*pts[i + 2]))
+                (x1, y1), (x2, y2), (x3, y3) = pts[i], pts[i + 1], pts[i + 2]
+                cubic(x1, y1, x2, y2, x3, y3)  # the numbers overload: no QPointF objects to make
         self.head = QPolygonF()
         if path.arrow is not None:
             (bx, by), (tx, ty) = path.arrow
