@@ -323,25 +323,28 @@ BRANCHING = src("""
 """)
 
 
-def test_step_order_and_gradients_equal_the_engine(tmp_path: Any) -> None:
-    trace = capture(tmp_path, BRANCHING)
-    assert_ok(trace)
-    p = only(list(trace.passes))
-    ns = plain(BRANCHING, upto=line_of(BRANCHING, "loss.backward()") - 1)
-    engine = _engine_record(ns["loss"])
+def _assert_steps_equal_the_engine(p: Any, engine: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]) -> None:
     types = {n.id: n.type for n in p.nodes}
     assert [types[s.node] for s in p.steps] == [t for t, _, _ in engine]
-    for step, (_, grad_outputs, grad_inputs) in zip(p.steps, engine, strict=True):
+    for step, (kind, grad_outputs, grad_inputs) in zip(p.steps, engine, strict=True):
         assert len(step.grad_outputs) == len(grad_outputs)
         for s, g in zip(step.grad_outputs, grad_outputs, strict=True):
             assert_same(s, g)
-        if types[step.node] != "AccumulateGrad":
+        if kind != "AccumulateGrad":
             assert len(step.grad_inputs) == len(grad_inputs)
             for s, g in zip(step.grad_inputs, grad_inputs, strict=True):
                 if g is None:
                     assert s is None
                 else:
                     assert_same(s, g)
+
+
+def test_step_order_and_gradients_equal_the_engine(tmp_path: Any) -> None:
+    trace = capture(tmp_path, BRANCHING)
+    assert_ok(trace)
+    p = only(list(trace.passes))
+    ns = plain(BRANCHING, upto=line_of(BRANCHING, "loss.backward()") - 1)
+    _assert_steps_equal_the_engine(p, _engine_record(ns["loss"]))
     assert_same(leaf_grad(p, "x").after, ns["x"].grad)
     assert_same(leaf_grad(p, "w").after, ns["w"].grad)
 
@@ -356,21 +359,6 @@ PARTIAL = src("""
     cube = (x ** 3).sum()
     dx, = torch.autograd.grad(cube, [x], create_graph=True)
 """)
-
-
-def _assert_steps_equal_the_engine(p: Any, engine: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]) -> None:
-    types = {n.id: n.type for n in p.nodes}
-    assert [types[s.node] for s in p.steps] == [t for t, _, _ in engine]
-    for step, (kind, grad_outputs, grad_inputs) in zip(p.steps, engine, strict=True):
-        for s, g in zip(step.grad_outputs, grad_outputs, strict=True):
-            assert_same(s, g)
-        if kind != "AccumulateGrad":
-            assert len(step.grad_inputs) == len(grad_inputs)
-            for s, g in zip(step.grad_inputs, grad_inputs, strict=True):
-                if g is None:
-                    assert s is None
-                else:
-                    assert_same(s, g)
 
 
 def test_grad_and_backward_inputs_passes_carry_the_gradients_sent_to_leaves(tmp_path: Any) -> None:
