@@ -178,12 +178,12 @@ def draw(p: Pass, output: str, steps: list[int], *, scale: float = 1.0, theme: s
          direction: str = "TB", title: str | None = None) -> int:
     """Lay out `p` once and write it to `output` at `steps`; returns the pages/frames written."""
     _warm_qt()
+    from PySide6.QtWidgets import QGraphicsScene
+
     from gradviz.core.layout import layout_pass
     from gradviz.gui import export
     from gradviz.gui.scene import GraphScene
     from gradviz.gui.theme import theme_named
-
-    from PySide6.QtWidgets import QGraphicsScene
 
     fmt = output_format(output)
     scene = GraphScene(theme_named(theme))
@@ -231,6 +231,7 @@ def render(req: RenderRequest, err: TextIO | None = None, out: TextIO | None = N
 
 
 def _run_and_draw(req: RenderRequest, err: TextIO, out: TextIO, runner: Runner | None) -> int:
+    """`render` itself, once the request is known to be valid."""
 
     def meanwhile() -> None:
         _check_direction(req)  # after the worker started: it imports the layout module
