@@ -264,8 +264,8 @@ _PLAIN = frozenset((float, int, bool, type(None)))  # what a number or flag deco
 
 
 def _decode_floats(v: Any) -> Any:
-    """Undo `_encode_floats`. Plain numbers are kept without a call each: a trace decodes ~2x faster (its
-    statistics and values are almost all numbers)."""
+    """Undo `_encode_floats`. Plain numbers (almost all of a trace's statistics and values) are kept
+    without a call each: a third less time than recursing into every one."""
     if isinstance(v, str):
         return _NONFINITE.get(v, v)
     if isinstance(v, list):
