@@ -285,10 +285,12 @@ def test_lesson_control_flow_unrolls_the_loop(lesson: Trace) -> None:
 # ------------------------------------------------------------------------------------------------ 2. engine order
 
 
-def _engine_record(root: torch.Tensor, run: Any = None) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
+def _engine_record(root: torch.Tensor, run: Any = None, into: list[list[Any]] | None = None
+                   ) -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
     """Run root.backward() (or `run()`) with our own pre/post hooks on every node; return (type, grads in,
-    grads out) per executed node, in the engine's order."""
-    order: list[list[Any]] = []
+    grads out) per executed node, in the engine's order. `into` receives them as they run (for a backward
+    that raises)."""
+    order: list[list[Any]] = [] if into is None else into
     seen: set[Any] = set()
     stack = [root.grad_fn]
     while stack:
@@ -1228,25 +1230,13 @@ def test_a_pass_that_fails_part_way_keeps_the_steps_that_ran(tmp_path: Any) -> N
     assert trace.status == "error" and trace.error.message == "boom in backward"
     assert trace.error.line == line_of(BOOM, 'raise ValueError("boom in backward")')
     ns = plain(BOOM, upto=line - 1)
-    order: list[str] = []
+    record: list[list[Any]] = []
     with pytest.raises(ValueError):
-        _run_and_record_types(ns["loss"], order)
+        _engine_record(ns["loss"], into=record)
+    order = [kind for kind, _, _ in record]
     types = {n.id: n.type for n in p.nodes}
     assert [types[s.node] for s in p.steps] == order
     assert order[-1] == "BoomBackward"
-
-
-def _run_and_record_types(root: torch.Tensor, order: list[str]) -> None:
-    seen: set[Any] = set()
-    stack = [root.grad_fn]
-    while stack:
-        fn = stack.pop()
-        if fn is None or fn in seen:
-            continue
-        seen.add(fn)
-        fn.register_prehook(lambda g, fn=fn: order.append(type(fn).__name__))
-        stack.extend(nf for nf, _ in fn.next_functions)
-    root.backward()
 
 
 def test_error_pass_has_no_freed_saved_tensors(tmp_path: Any) -> None:

@@ -84,14 +84,18 @@ def synthetic_pass(blocks: int = 100, chain: int = 14) -> Pass:
                 roots=(loss,))
 
 
-def shown(qtbot, p: Pass, fold_nodes: int = graphview.FOLD_NODES, size: tuple[int, int] = (900, 700)) -> GraphView:
+def shown(qtbot, p: Pass, fold_nodes: int = graphview.FOLD_NODES, size: tuple[int, int] = (900, 700),
+          background: bool = True) -> GraphView:
     view = GraphView()
     qtbot.addWidget(view)
     view.fold_nodes = fold_nodes
     view.resize(*size)
     view.show()
-    with qtbot.waitSignal(view.layout_ready, timeout=LAYOUT_MS):
-        view.show_pass(p)
+    if background:
+        with qtbot.waitSignal(view.layout_ready, timeout=LAYOUT_MS):
+            view.show_pass(p)
+    else:
+        view.show_pass(p, background=False)
     return view
 
 
@@ -274,12 +278,7 @@ def test_find_reaches_a_node_hidden_in_a_group(qtbot, transformer: Pass) -> None
 
 
 def test_minimap_shows_the_view_and_a_click_moves_it(qtbot) -> None:  # type: ignore[no-untyped-def]
-    p = chain_pass(400)
-    view = GraphView()
-    qtbot.addWidget(view)
-    view.resize(600, 400)
-    view.show()
-    view.show_pass(p, background=False)
+    view = shown(qtbot, chain_pass(400), size=(600, 400), background=False)
     assert not view.minimap.isVisible() or view.zoom() < 1.0
     view.set_zoom(1.0)
     qtbot.waitUntil(view.minimap.isVisible, timeout=2000)
@@ -318,11 +317,7 @@ def test_cancel_stops_a_background_layout(qtbot, monkeypatch, transformer: Pass)
 
 def test_only_boxes_inside_the_viewport_are_painted(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     p = chain_pass(400)
-    view = GraphView()
-    qtbot.addWidget(view)
-    view.resize(600, 400)
-    view.show()
-    view.show_pass(p, background=False)
+    view = shown(qtbot, p, size=(600, 400), background=False)
     view.set_zoom(1.0)
     painted: list[str] = []
     original = NodeItem.paint

@@ -409,10 +409,7 @@ class _Capture:
             self._spans.append([seq, end, engine_line, None, False])
             self._last_span_key = None
             return
-        frame = sys._getframe(1)
-        filename = self.filename
-        while frame is not None and frame.f_code.co_filename != filename:
-            frame = frame.f_back
+        frame = self._user_frame(2)
         module = self._module_name() if self._module_stack else None
         if frame is None:
             self._span_starts.append(seq)
@@ -1155,10 +1152,7 @@ def _held_bytes(rec: _PassRec) -> int:
     for sent in rec.sent.values():
         for g in sent:
             add(g)
-    for d in (rec.leaf_before, rec.leaf_after):
-        for t in (d or {}).values():
-            add(t)
-    return total
+    return total  # leaves' gradients are summaries, not tensors: nothing held
 
 
 def _after(var: torch.Tensor, before: Any, arrived: Any, limit: int) -> TensorSummary | None:

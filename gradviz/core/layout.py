@@ -131,7 +131,8 @@ def format_tensor(t: TensorSummary | None) -> str:
     return text
 
 
-def _name_line(node: Node) -> str:
+def name_line(node: Node) -> str:
+    """The names a person gave the node and its source line, as drawn under its title: `y, z  ·  L12`."""
     parts = []
     if node.names:
         parts.append(", ".join(node.names))
@@ -173,7 +174,7 @@ def node_lines(node: Node, record: LeafGrad | None = None, done: bool = False) -
         lines.append(TextLine(leaf_grad_text(record, done), MONO))
         return tuple(lines)
     lines = [TextLine(node.type, TITLE)]
-    names = _name_line(node)
+    names = name_line(node)
     if names:
         lines.append(TextLine(names, BODY))
     if node.module:
@@ -208,7 +209,7 @@ def step_caption(replay: Replay, k: int) -> str:
         return f"step {k} of {n}"
     if node.kind == "leaf":
         return f"step {k} of {n}:  {leaf_title(node)}.grad accumulated"
-    where = _name_line(node)
+    where = name_line(node)
     who = f"{node.type} ({where})" if where else node.type
     return f"step {k} of {n}:  {who} computed the gradients of its inputs"
 

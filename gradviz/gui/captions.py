@@ -6,20 +6,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
 
-from gradviz.core.layout import leaf_title
+from gradviz.core.layout import leaf_title, name_line
 from gradviz.core.replay import Replay
-from gradviz.core.trace import Node, Pass
+from gradviz.core.trace import Pass
 
 translate = QCoreApplication.translate  # pyside6-lupdate extracts translate("Context", "text") calls
-
-
-def _name_line(node: Node) -> str:
-    parts = []
-    if node.names:
-        parts.append(", ".join(node.names))
-    if node.line is not None:
-        parts.append(f"L{node.line}")
-    return "  ·  ".join(parts)
 
 
 def pass_title(pass_: Pass, number: int | None = None, count: int | None = None) -> str:
@@ -46,6 +37,6 @@ def step_caption(replay: Replay, k: int) -> str:
         return translate("Caption", "step {0} of {1}").format(k, n)
     if node.kind == "leaf":
         return translate("Caption", "step {0} of {1}:  {2}.grad accumulated").format(k, n, leaf_title(node))
-    where = _name_line(node)
+    where = name_line(node)
     who = f"{node.type} ({where})" if where else node.type
     return translate("Caption", "step {0} of {1}:  {2} computed the gradients of its inputs").format(k, n, who)

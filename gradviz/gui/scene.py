@@ -558,22 +558,22 @@ def paint_overview(painter: QPainter, graph: GraphScene, lines: dict[int, QLineF
         segment = lines.get(i)
         if segment is not None:
             segments_by[edge.state].append(segment)
+    def set_pen(pen: QPen) -> None:
+        pen = QPen(pen)
+        if not pens:
+            pen.setWidth(0)
+        painter.setPen(pen)
+
     for state, segments in segments_by.items():
         if segments:
-            pen = QPen(style.edge_pen[state])
-            if not pens:
-                pen.setWidth(0)
-            painter.setPen(pen)
+            set_pen(style.edge_pen[state])
             painter.drawLines(segments)
     rects: dict[str, list[QRectF]] = {s: [] for s in NODE_STATES}
     for node in graph.nodes.values():
         rects[node.state].append(node.rect)
     for state, boxes in rects.items():
         if boxes:
-            pen = QPen(style.node_pen[state])
-            if not pens:
-                pen.setWidth(0)
-            painter.setPen(pen)
+            set_pen(style.node_pen[state])
             painter.setBrush(style.node_brush[state])
             painter.drawRects(boxes)
 
