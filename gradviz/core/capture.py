@@ -1195,7 +1195,7 @@ def _retains_graph(call: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     first = 2 if call == "backward" else 3  # backward(tensors, grad_tensors, retain_graph, create_graph)
     retain = args[first] if len(args) > first else kwargs.get("retain_graph")
     create = args[first + 1] if len(args) > first + 1 else kwargs.get("create_graph", False)
-    return bool(create if retain is None else retain) or bool(create)
+    return bool(retain) or bool(create)  # retain_graph=None means create_graph's value
 
 
 def _tensor_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> list[torch.Tensor]:
