@@ -1130,6 +1130,40 @@ def test_saved_values_are_those_of_the_pass_even_if_the_program_changes_them_lat
     assert_same(exp.saved["_saved_result"], ns["e"].grad_fn._saved_result)
 
 
+STEPPED = src("""
+    import torch
+    torch.manual_seed(0)
+    a = torch.randn((), requires_grad=True)
+    w = torch.randn(100, requires_grad=True)
+    x = torch.linspace(-1, 1, 100)
+    before = []
+    for i in range(6):
+        loss = ((a + w * x) ** 2).sum()
+        before.append((a.detach().clone(), w.detach().clone()))
+        loss.backward()
+        with torch.no_grad():
+            a -= 0.1 * a.grad
+            w -= 0.1 * w.grad
+            a.grad = None
+            w.grad = None
+""")
+
+
+def test_leaf_values_are_those_of_the_pass_after_an_optimizer_step(tmp_path: Any) -> None:
+    """Each kept pass shows its parameters as the engine used them, though the loop then steps them in
+    place: a scalar (kept as a copy when it changes) and a 100-element vector (kept as its summary)."""
+    trace = capture(tmp_path, STEPPED, options=CaptureOptions(keep_first=2))
+    assert_ok(trace)
+    full = [i for i, p in enumerate(trace.passes) if p.detail == "full"]
+    assert full == [0, 1, 5]
+    before = plain(STEPPED)["before"]
+    for i in full:
+        a, w = before[i]
+        assert_same(node_named(trace.passes[i], "a").tensor, a)
+        assert_same(node_named(trace.passes[i], "w").tensor, w)
+        assert not torch.equal(a, before[-1][0]) or i == 5
+
+
 @pytest.mark.parametrize("program", [LESSON, CAUGHT, MUTATED], ids=["lesson", "caught", "mutated"])
 def test_eager_and_lazy_summaries_agree(tmp_path: Any, program: str) -> None:
     """hold_bytes=0 summarises each pass as it ends; the default summarises when the program ends."""

@@ -18,6 +18,7 @@ import ast
 import bisect
 import gc
 import io
+import itertools
 import sys
 import threading
 import time
@@ -181,6 +182,7 @@ class _PassRec:
     cache: dict[int, tuple[Any, TensorSummary]] | None = None  # id -> (tensor kept alive, its summary)
     held_bytes: int = 0
     released: dict[int, tuple[Any, int, TensorSummary]] = field(default_factory=dict)
+    frozen: dict[int, tuple[Any, Any]] = field(default_factory=dict)  # id -> (tensor, its copy before a change)
     watch_keys: list[int] = field(default_factory=list)
 
     def summ(self, t: Any, values_limit: int) -> TensorSummary | None:
@@ -191,11 +193,24 @@ class _PassRec:
             self.cache = {}
         hit = self.cache.get(id(t))
         if hit is None:
+            frozen = self.frozen.get(id(t))
+            if frozen is not None and frozen[0] is t:
+                hit = self.cache[id(t)] = (t, summarize(frozen[1], values_limit))
+                return hit[1]
             weak = self.released.get(id(t))
             if weak is not None and weak[0]() is t and weak[1] == t._version:
                 return weak[2]
             hit = self.cache[id(t)] = (t, summarize(t, values_limit))
         return hit[1]
+
+    def freeze(self, t: Any, values_limit: int) -> None:
+        """`t` is about to change in place: keep its value now, as a copy when it is tiny (a scalar parameter
+        before an optimizer step: a copy costs a fraction of a summary, and a pass no longer last never needs
+        one), else as its summary."""
+        if t.numel() > _FREEZE_NUMEL:
+            self.summ(t, values_limit)
+        elif self.cache is None or id(t) not in self.cache:
+            self.frozen[id(t)] = (t, _detach(t).clone())
 
     def release(self) -> None:
         """Stop keeping the summarised tensors alive; remember their summaries while they live unchanged (a
@@ -220,7 +235,7 @@ class _Capture:
         # own functions and classes.
         self.module = types.ModuleType("__main__")
         self.namespace: dict[str, Any] = self.module.__dict__
-        self._uid = 0
+        self._uids = itertools.count(1)  # next() is atomic: user threads take ids too
         self._leaf_ids: dict[int, tuple[weakref.ref[torch.Tensor], str]] = {}
         self._leaf_names: dict[str, str] = {}  # leaf id -> the first name it was seen under
         self._leaf_lines: dict[int, tuple[weakref.ref[torch.Tensor], int | None]] = {}
@@ -231,7 +246,11 @@ class _Capture:
         self._main_thread = threading.get_ident()
         self._span_starts: list[int] = []
         self._spans: list[list[Any]] = []  # [first seq, end seq, line, module, final], in sequence order
-        self._last_span_key: tuple[int, int | None, int] | None = None
+        # the frame (its id), line and instruction of the op that made the last span: consecutive ops of one
+        # statement share a span
+        self._span_frame: int | None = None
+        self._span_line: int | None = None
+        self._span_lasti = -1
         self._local = threading.local()
         self._lock = threading.RLock()
         self._type_saved_attrs: dict[type, list[str]] = {}
@@ -300,9 +319,10 @@ class _Capture:
     # ---------------------------------------------------------------- watchers
 
     class _Mode(TorchFunctionMode):
-        def __init__(self, capture: _Capture) -> None:
+        def __init__(self, capture: _Capture, main: bool = False) -> None:
             super().__init__()
             self.capture = capture
+            self.main = main  # the mode stack is per thread: this one watches the program's main thread
 
         def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 - torch's protocol
             kind = _FUNC_KINDS.get(func)
@@ -325,11 +345,15 @@ class _Capture:
                     capture._before_mutation(args, kwargs)
                 seq = _next_seq()
                 out = func(*args)
-            if out is not None:
-                if _next_seq() != seq and not capture._cut and threading.get_ident() == capture._main_thread:
+            if out is None:
+                return out
+            if self.main and not capture._cut:
+                if _next_seq() != seq:
                     capture._add_span(seq)  # the common case: nodes, tagged lazily from this span
-                else:
-                    capture._on_op(kind, args, kwargs, out, seq)
+                    return out
+                if not kwargs and type(out) in _PLAIN_TENSORS and not out.requires_grad and _no_grad_inputs(args):
+                    return out  # no node, no new leaf, and nothing it could have cut off (`lr * p.grad`)
+            capture._on_op(kind, args, kwargs, out, seq)
             return out
 
     def _watching(self) -> _Watching:
@@ -407,25 +431,26 @@ class _Capture:
         if engine:
             self._span_starts.append(seq)
             self._spans.append([seq, end, engine_line, None, False])
-            self._last_span_key = None
+            self._span_frame = None
             return
-        frame = self._user_frame(2)
+        frame = sys._getframe(2)
+        if frame.f_code.co_filename != self.filename:
+            frame = self._user_frame(3)
         module = self._module_name() if self._module_stack else None
         if frame is None:
             self._span_starts.append(seq)
             self._spans.append([seq, end, None, module, True])
-            self._last_span_key = None
+            self._span_frame = None
             return
         line, lasti = frame.f_lineno, frame.f_lasti
-        last = self._last_span_key
-        if last is not None and last[0] == id(frame) and last[1] == line and last[2] < lasti:
+        if self._span_frame == id(frame) and self._span_line == line and self._span_lasti < lasti:
             prev = self._spans[-1]  # an earlier op of the same statement: not the value assigned
+            self._span_lasti = lasti
             if prev[1] == seq and prev[3] == module:
                 prev[1] = end
-                self._last_span_key = (id(frame), line, lasti)
                 return
             prev[4] = False
-        self._last_span_key = (id(frame), line, lasti)
+        self._span_frame, self._span_line, self._span_lasti = id(frame), line, lasti
         self._span_starts.append(seq)
         self._spans.append([seq, end, line, module, True])
 
@@ -438,7 +463,7 @@ class _Capture:
         i = bisect.bisect_right(self._span_starts, seq) - 1
         if i < 0 or seq >= self._spans[i][1]:
             return {"line": None, "module": None, "final": False}
-        start, end, line, module, final = self._spans[i]
+        _, end, line, module, final = self._spans[i]
         return {"line": line, "module": module, "final": final and seq == end - 1}
 
     def _tag_new(self, fn: Any) -> None:
@@ -463,7 +488,7 @@ class _Capture:
         """Tag `stack`'s nodes and every untagged node behind them (stops at tagged nodes and leaves)."""
         while stack:
             nf = stack.pop()
-            if type(nf).__name__ == "AccumulateGrad":
+            if type(nf) is _ACCUMULATE_GRAD:
                 continue
             m = nf.metadata
             if _META_KEY in m:
@@ -483,9 +508,7 @@ class _Capture:
                                  frame.f_lineno if frame is not None else None)
 
     def _new_uid(self) -> str:
-        with self._lock:
-            self._uid += 1
-            return f"n{self._uid}"
+        return f"n{next(self._uids)}"
 
     def _leaf_uid(self, t: torch.Tensor) -> str:
         entry = self._leaf_ids.get(id(t))
@@ -497,13 +520,18 @@ class _Capture:
         return uid
 
     def _node_uid(self, fn: Any) -> str:
-        if type(fn).__name__ == "AccumulateGrad":
+        if type(fn) is _ACCUMULATE_GRAD:
             return self._leaf_uid(fn.variable)
+        return self._node_info(fn)["id"]
+
+    def _node_info(self, fn: Any) -> dict[str, Any]:
+        """A function node's id, line, module and whether it is its statement's value (made on first use)."""
         meta = fn.metadata
         info = meta.get(_META_KEY)
         if info is None:
-            info = meta[_META_KEY] = {"id": self._new_uid(), **self._span_info(fn)}
-        return info["id"]
+            info = meta[_META_KEY] = self._span_info(fn)
+            info["id"] = self._new_uid()
+        return info
 
     def _note_cut(self, how: str | None, out: torch.Tensor, inputs: list[torch.Tensor]) -> None:
         """`out` has no graph: if it was made from a tensor that had one (or from a tensor already cut off),
@@ -653,21 +681,23 @@ class _Capture:
                 root_ids.append(self._leaf_uid(t))
                 nodes[root_ids[-1]] = self._leaf_rec(root_ids[-1], t, "leaf")
         cuts: list[tuple[str, int, Any, str]] = []
+        node_uid, fn_rec = self._node_uid, self._fn_rec
         while stack:
             fn = stack.pop()
-            uid = self._node_uid(fn)
+            uid = node_uid(fn)
             if uid in nodes:
                 continue
             fns.append((uid, fn))
-            nodes[uid] = rec = self._fn_rec(uid, fn, "function")
-            for slot, origin, how, line in fn.metadata.get(_CUTS_KEY, ()):
-                cuts.append((uid, slot, origin, how, line))
+            nodes[uid] = rec = fn_rec(uid, fn, "function")
+            if type(fn) is not _ACCUMULATE_GRAD:
+                for slot, origin, how, line in fn.metadata.get(_CUTS_KEY, ()):
+                    cuts.append((uid, slot, origin, how, line))
             nexts = getattr(fn, "next_functions", ())
             rec.outputs = len(nexts)
             for slot, (nf, nr) in enumerate(nexts):
                 if nf is None:
                     continue
-                nid = self._node_uid(nf)
+                nid = node_uid(nf)
                 edges.append((uid, nid, slot, "grad", None, None, nr))
                 if nid not in nodes:
                     stack.append(nf)
@@ -698,7 +728,7 @@ class _Capture:
             if uid in nodes:
                 continue
             budget -= 1
-            if type(fn).__name__ == "AccumulateGrad":
+            if type(fn) is _ACCUMULATE_GRAD:
                 nodes[uid] = self._leaf_rec(uid, fn.variable, "detached")
                 continue
             nodes[uid] = self._fn_rec(uid, fn, "detached")
@@ -711,14 +741,13 @@ class _Capture:
                     stack.append(nf)
 
     def _fn_rec(self, uid: str, fn: Any, kind: str) -> _NodeRec:
-        if type(fn).__name__ == "AccumulateGrad":
+        if type(fn) is _ACCUMULATE_GRAD:
             return self._leaf_rec(uid, fn.variable, kind if kind == "detached" else "leaf")
-        self._node_uid(fn)
-        info = fn.metadata[_META_KEY]
+        info = self._node_info(fn)
         saved, attrs = self._saved(fn) if self.options.saved else ({}, {})
-        line = info.get("line")
-        hint = self.assign_targets.get(line) if info.get("final") else None
-        return _NodeRec(uid, type(fn).__name__, kind, line, info.get("module"), saved, attrs, hint=hint)
+        line = info["line"]
+        hint = self.assign_targets.get(line) if info["final"] else None
+        return _NodeRec(uid, type(fn).__name__, kind, line, info["module"], saved, attrs, hint=hint)
 
     def _leaf_rec(self, uid: str, t: torch.Tensor, kind: str) -> _NodeRec:
         entry = self._leaf_lines.get(id(t))
@@ -786,12 +815,14 @@ class _Capture:
             step = _StepRec(uid, tuple(grad_outputs))
             r.steps.append(step)
             if held[0] <= budget:
-                held[0] += sum(g.nbytes for g in grad_outputs if g is not None)
+                for g in grad_outputs:
+                    if g is not None:
+                        held[0] += g.nbytes
             else:
                 settle(r, step)
 
         for uid, fn in fns:
-            if type(fn).__name__ == "AccumulateGrad":
+            if type(fn) is _ACCUMULATE_GRAD:
                 def pre_leaf(grad_outputs: Any, uid: str = uid, var: torch.Tensor = fn.variable) -> None:
                     if ctx:
                         with _NO_TORCH_FUNCTION():
@@ -909,7 +940,7 @@ class _Capture:
             key = _storage_key(t)
             for rec, held in (self._watched.pop(key, {}) if key is not None else {}).values():
                 for h in held:
-                    rec.summ(h, limit)
+                    rec.freeze(h, limit)
 
     def _demote_previous(self) -> None:
         """A new pass begins: the previous one, if beyond `keep_first`, is no longer the last: keep its summary."""
@@ -1039,7 +1070,7 @@ class _Watching:
         bootstrap = self._bootstrap
 
         def bootstrap_watched(thread: threading.Thread) -> None:
-            with _Capture._Mode(c):
+            with _Capture._Mode(c, main=threading.get_ident() == c._main_thread):
                 bootstrap(thread)
 
         threading.Thread._bootstrap_inner = bootstrap_watched  # type: ignore[attr-defined]
@@ -1054,7 +1085,7 @@ class _Watching:
             return out
 
         torch.autograd.Function.apply = classmethod(apply_watched)  # type: ignore[method-assign,assignment]
-        self._mode = _Capture._Mode(c)
+        self._mode = _Capture._Mode(c, main=True)
         self._mode.__enter__()
         return self
 
@@ -1075,6 +1106,9 @@ class _Watching:
 
 _PLAIN, _GETTER, _MUTATES, _DETACH, _DATA = range(5)  # what a torch function is, for the mode
 _FUNC_KINDS: dict[Any, int] = {}
+_ACCUMULATE_GRAD = type(torch.zeros((), requires_grad=True).expand(1).grad_fn.next_functions[0][0])
+_FREEZE_NUMEL = 64  # a held tensor about to change in place is copied up to this size, else summarised
+_PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)  # exact types: a subclass may carry state of its own
 
 
 def _classify(func: Any) -> int:
@@ -1206,6 +1240,17 @@ def _tensor_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> list[t
         elif isinstance(a, list | tuple):
             out.extend(x for x in a if isinstance(x, torch.Tensor))
     return out
+
+
+def _no_grad_inputs(args: tuple[Any, ...]) -> bool:
+    """No argument is a tensor that requires grad (or a container, which the slow path looks into)."""
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            if a.requires_grad:
+                return False
+        elif isinstance(a, list | tuple):
+            return False
+    return True
 
 
 def _as_tensors(x: Any) -> list[torch.Tensor]:
