@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import contextlib
 import gc
 import io
 import itertools
@@ -294,8 +295,9 @@ class _Capture:
             if old_main is not None:
                 sys.modules["__main__"] = old_main
         duration = time.perf_counter() - started
-        passes = self._add_final_names(
-            [r if isinstance(r, Pass) else self._build(r, full=True) for r in self._records])
+        with _collector_paused():  # the passes still held become records: many objects, no garbage
+            passes = self._add_final_names(
+                [r if isinstance(r, Pass) else self._build(r, full=True) for r in self._records])
         return Trace(status=status, error=error, stdout=out.text(), stdout_bytes=out.total_bytes,
                      passes=tuple(passes), final_grads=final_grads, filename=self.filename, duration=duration)
 
@@ -606,13 +608,8 @@ class _Capture:
                      args: tuple[Any, ...], kwargs: dict[str, Any], note: str | None = None) -> Any:
         # No cyclic garbage collection while a pass is recorded: each full collection walks the whole heap (a
         # 200-layer model's snapshot alone adds ~100,000 objects): ~0.1 s each, 5 per backward.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with _collector_paused():
             return self._record_pass_now(call, frame, roots, original, args, kwargs, note)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _record_pass_now(self, call: str, frame: Any, roots: list[torch.Tensor], original: Callable[..., Any],
                          args: tuple[Any, ...], kwargs: dict[str, Any], note: str | None) -> Any:
@@ -1240,6 +1237,18 @@ def _tensor_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> list[t
         elif isinstance(a, list | tuple):
             out.extend(x for x in a if isinstance(x, torch.Tensor))
     return out
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside (bookkeeping that makes many objects and no cycles)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _no_grad_inputs(args: tuple[Any, ...]) -> bool:
