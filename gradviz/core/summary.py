@@ -19,8 +19,6 @@ _DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64", torch.float1
 _NUMPY_FLOATS = {torch.float32: (1e-15, 1e37), torch.float64: (1e-150, 1e300)}
 _PY_STATS_LIMIT = 64  # below this many elements, statistics in Python beat a handful of torch kernels
 _MIN, _MAX, _ADD = np.minimum.reduce, np.maximum.reduce, np.add.reduce
-_ONES_LIMIT = 1 << 17  # longest sum done as a dot product with ones (the buffer: 0.5 MB in float32)
-_ONES: dict[np.dtype, np.ndarray] = {}
 _INF = math.inf
 _PLAIN = frozenset((torch.Tensor, torch.nn.Parameter))  # tensors whose __torch_function__ is torch's own
 _NO_TORCH_FUNCTION = torch._C.DisableTorchFunction
@@ -92,7 +90,7 @@ def _numpy_stats(a: np.ndarray, numel: int, safe: tuple[float, float]) -> dict[s
         return None
     big = max(-lo, hi)
     if safe[0] < big and big * big * numel < safe[1]:
-        total = float(np.dot(flat, _ones(flat.dtype, numel)) if numel <= _ONES_LIMIT else _ADD(flat))
+        total = float(_ADD(flat))
         norm = math.sqrt(float(np.dot(flat, flat)))
     elif big == 0.0:
         total = norm = 0.0
@@ -101,15 +99,6 @@ def _numpy_stats(a: np.ndarray, numel: int, safe: tuple[float, float]) -> dict[s
         total = float(_ADD(scaled)) * big
         norm = math.sqrt(float(np.dot(scaled, scaled))) * big
     return {"min": lo, "max": hi, "mean": total / numel, "norm": norm, "nan": 0, "inf": 0}
-
-
-def _ones(dtype: np.dtype, n: int) -> np.ndarray:
-    """n ones of `dtype`, a view of one buffer: a sum as a BLAS dot product reads the memory at 2-3x the speed
-    of numpy's pairwise add.reduce (each summary of a big model's tensors makes four passes over them)."""
-    ones = _ONES.get(dtype)
-    if ones is None:
-        ones = _ONES[dtype] = np.ones(_ONES_LIMIT, dtype=dtype)
-    return ones[:n]
 
 
 def _float_stats(flat: list[float], numel: int) -> dict[str, float | int] | None:
