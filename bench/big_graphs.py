@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -202,19 +203,25 @@ def measured(mode: str, name: str, out: str, timeout: float, tree: str = str(ROO
     (KiB), and an error note."""
     cmd = [sys.executable, "-c", WRAP, sys.executable, str(HERE), "--child", mode, name, out]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=tree)
+    # A session of its own: on timeout the whole group goes, `dot` included (killing only the child left
+    # torchviz's `dot` running for minutes on both cores, skewing every measurement after it).
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return None, None, f"> {timeout:.0f} s"
     rss = None
     result = None
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith("PEAK_RSS_KB "):
             rss = int(line.split()[1])
         elif line.startswith("{"):
             result = json.loads(line)
     if proc.returncode != 0:
-        return None, rss, f"failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
+        return None, rss, f"failed: {stderr.strip().splitlines()[-1] if stderr.strip() else proc.returncode}"
     return result, rss, ""
 
 
