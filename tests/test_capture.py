@@ -351,6 +351,32 @@ def test_step_order_and_gradients_equal_the_engine(tmp_path: Any) -> None:
     assert_same(leaf_grad(p, "w").after, ns["w"].grad)
 
 
+HOOKED = src("""
+    import torch
+    x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = x * 2
+    seen = []
+    h = y.register_hook(lambda g: seen.append(g.clone()) or g * 10)
+    z = y * 3
+    z.sum().backward()
+""")
+
+
+def test_a_tensor_hook_that_changes_a_gradient_shows_what_was_sent_and_what_arrived(tmp_path: Any) -> None:
+    """The user's hook on y scales its gradient: the edge into y's node carries what z's node sent (the
+    hook's argument), y's step receives the hook's result, and x's gradient is torch's."""
+    trace = capture(tmp_path, HOOKED)
+    assert_ok(trace)
+    p = only(list(trace.passes))
+    ns = plain(HOOKED)
+    sent = ns["seen"][0]
+    z_node, y_node = node_named(p, "z"), node_named(p, "y")
+    assert only([e for e in p.edges if e.src == z_node.id]).dst == y_node.id
+    assert_same(step_of(p, z_node.id).grad_inputs[0], sent)
+    assert_same(step_of(p, y_node.id).grad_outputs[0], sent * 10)
+    assert_same(leaf_grad(p, "x").after, ns["x"].grad)
+
+
 PARTIAL = src("""
     import torch
     x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)

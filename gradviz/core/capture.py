@@ -45,6 +45,8 @@ _OVERRIDES_FILE = torch.overrides.__file__
 _ORIGINAL_BACKWARD = torch.autograd.backward
 _ORIGINAL_GRAD = torch.autograd.grad
 _DATA_GETTER = torch.Tensor.data.__get__
+_REGISTER_HOOK = torch.Tensor.register_hook
+_HOOKED_KEY = "gradviz.hooked"  # node metadata: the user hooked the tensor it makes (its gradient may change)
 _INPLACE_DUNDERS = frozenset({"__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__",
                               "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__",
                               "__imatmul__", "__setitem__"})
@@ -144,6 +146,7 @@ class _NodeRec:
     tensor: Any = None  # leaf value (tensor or TensorSummary)
     hint: str | None = None
     outputs: int = 0  # gradients the node sends (its next_functions, including the None ones)
+    hooked: bool = False  # a user's tensor hook may change what arrives before the node's pre hook sees it
 
 
 @dataclass(slots=True)
@@ -396,6 +399,11 @@ class _Capture:
         main = threading.get_ident() == self._main_thread
         if main and _next_seq() != seq:
             self._add_span(seq)
+        if kind == _TENSOR_HOOK:
+            fn = getattr(args[0], "grad_fn", None) if args else None
+            if fn is not None:  # the hook may change the gradient before the node's pre hook sees it
+                fn.metadata[_HOOKED_KEY] = True
+            return
         if isinstance(out, torch.Tensor):
             fn = out.grad_fn
             if fn is not None and not self._cut and main:
@@ -745,7 +753,8 @@ class _Capture:
         saved, attrs = self._saved(fn) if self.options.saved else ({}, {})
         line = info["line"]
         hint = self.assign_targets.get(line) if info["final"] else None
-        return _NodeRec(uid, type(fn).__name__, kind, line, info["module"], saved, attrs, hint=hint)
+        return _NodeRec(uid, type(fn).__name__, kind, line, info["module"], saved, attrs, hint=hint,
+                        hooked=_HOOKED_KEY in fn.metadata)
 
     def _leaf_rec(self, uid: str, t: torch.Tensor, kind: str) -> _NodeRec:
         entry = self._leaf_lines.get(id(t))
@@ -778,13 +787,14 @@ class _Capture:
     def _hook(self, fns: list[tuple[str, Any]], rec: _PassRec, retained: bool) -> list[Any]:
         """Register the engine's own hooks to record each step: a pre hook on every node (its incoming
         gradients, in the engine's order), and a post hook only on nodes whose outgoing gradient cannot be
-        read at the receiving end (it is summed with others there, or the receiver is a leaf that `grad()` or
-        `inputs=` may not accumulate). Hooks keep references; values are
-        summarised later — or at once, step by step, once the gradients held pass `hold_bytes`, so a huge
-        model's gradients and saved tensors are freed as the engine goes, as they would be without gradviz. Returns the hooks to remove: those
-        on leaves (their nodes outlive the pass) and all of them if the graph is retained. The others die
-        with their graph: they reach the record only through `rec.hooked`, emptied when the pass ends (a
-        saved output refers back to its node, so a direct reference would make a cycle)."""
+        read at the receiving end (it is summed with others there, a user's tensor hook may change it on the
+        way, or the receiver is a leaf that `grad()` or `inputs=` may not accumulate). Hooks keep references;
+        values are summarised later — or at once, step by step, once the gradients held pass `hold_bytes`, so
+        a huge model's gradients and saved tensors are freed as the engine goes, as they would be without
+        gradviz. Returns the hooks to remove: those on leaves (their nodes outlive the pass) and all of them
+        if the graph is retained. The others die with their graph: they reach the record only through
+        `rec.hooked`, emptied when the pass ends (a saved output refers back to its node, so a direct
+        reference would make a cycle)."""
         budget, limit = self.options.hold_bytes, self.options.values_limit
         held = [0]
         handles = []
@@ -851,7 +861,8 @@ class _Capture:
         return handles
 
     def _summed_senders(self, rec: _PassRec) -> set[str]:
-        """Nodes that send a gradient into an input slot that also receives from another edge, or into a leaf
+        """Nodes that send a gradient into an input slot that also receives from another edge, into a node
+        whose tensor the user hooked (`y.register_hook(f)` may change the gradient on its way), or into a leaf
         when the call may not run the leaf's node (`grad()` with `create_graph=True` does not): only their post
         hook knows what they sent."""
         receivers: dict[tuple[str, int], int] = {}
@@ -861,7 +872,7 @@ class _Capture:
         nodes = rec.nodes or {}
         partial = rec.partial
         return {e[0] for e in rec.edges or () if e[3] == "grad" and (
-            receivers[e[1], e[6]] > 1 or (partial and nodes[e[1]].type == "AccumulateGrad"))}
+            receivers[e[1], e[6]] > 1 or nodes[e[1]].hooked or (partial and nodes[e[1]].type == "AccumulateGrad"))}
 
     def _store(self, rec: _PassRec) -> None:
         """End of a pass: keep its tensors by reference (leaves' gradients, which user code changes next, were
@@ -1102,7 +1113,7 @@ class _Watching:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-_PLAIN, _GETTER, _MUTATES, _DETACH, _DATA = range(5)  # what a torch function is, for the mode
+_PLAIN, _GETTER, _MUTATES, _DETACH, _DATA, _TENSOR_HOOK = range(6)  # what a torch function is, for the mode
 _FUNC_KINDS: dict[Any, int] = {}
 _ACCUMULATE_GRAD = type(torch.zeros((), requires_grad=True).expand(1).grad_fn.next_functions[0][0])
 _FREEZE_NUMEL = 64  # a held tensor about to change in place is copied up to this size, else summarised
@@ -1114,6 +1125,8 @@ def _classify(func: Any) -> int:
     name = getattr(func, "__name__", "")
     if name in ("detach", "detach_"):
         kind = _DETACH
+    elif func is _REGISTER_HOOK:
+        kind = _TENSOR_HOOK
     elif func == _DATA_GETTER:
         kind = _DATA
     elif name == "__get__":
