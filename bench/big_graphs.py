@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -32,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from variants import variant_trees
 
 from gradviz.core.fold import FOLD_KEY, FoldedGraph
 from gradviz.core.layered import solve_auto, solve_layered
@@ -178,23 +179,6 @@ def count_summaries(capture: Any) -> tuple[list[int], list[float]]:
 
     capture.summarize = counted
     return count, spent
-
-
-def variant_trees(folder: str, against: list[str], capture_files: list[str]) -> list[tuple[str, str]]:
-    """(label, package root) for each variant: this tree first, then each REV and each capture.py to try."""
-    trees = [("", str(ROOT))]
-    for rev in against:
-        dest = Path(folder) / f"rev-{len(trees)}"
-        dest.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "gradviz"], capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
-        trees.append((rev, str(dest)))
-    for path in capture_files:
-        dest = Path(folder) / f"file-{len(trees)}"
-        shutil.copytree(ROOT / "gradviz", dest / "gradviz", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copyfile(path, dest / "gradviz" / "core" / "capture.py")
-        trees.append((Path(path).name, str(dest)))
-    return trees
 
 
 def measured(mode: str, name: str, out: str, timeout: float, tree: str = str(ROOT)

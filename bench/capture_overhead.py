@@ -2,9 +2,16 @@
 
 Each workload is a small program that builds its model, then times one forward and one backward and prints
 them as JSON; it runs alternately under plain `exec` and under `gradviz.core.capture.run_program`, several
-rounds, in one process (torch single-threaded, warmed up once plainly first). Reported: median times and their ratios (capture / plain).
+rounds, in one process (torch single-threaded, warmed up once plainly first). Reported: median times and
+their ratios (capture / plain).
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/capture_overhead.py [--rounds 5]
+`--against REV` (repeatable) compares revisions side by side instead: every run, plain or captured with this
+tree's package or REV's, is a child process of its own (warmed up plainly, then timed once), the variants
+taking turns within each round. The machine is shared and noisy (±20 % between runs of the same code): a
+change is measured only against its parent in one such run, never against a number from another day.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/capture_overhead.py [--rounds 5] [--only poly]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/capture_overhead.py --against HEAD~2 --only poly --rounds 10
 """
 
 from __future__ import annotations
@@ -14,8 +21,13 @@ import contextlib
 import gc
 import io
 import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -76,29 +88,80 @@ def _captured(source: str) -> dict[str, float]:
     return json.loads(trace.stdout.strip().splitlines()[-1])
 
 
+def _programs(only: str | None) -> dict[str, str]:
+    programs = {name: TIMED.format(**w) for name, w in WORKLOADS.items()}
+    programs["poly fit, 2000 backward calls"] = POLY
+    return {k: v for k, v in programs.items() if only is None or only in k}
+
+
+def _child(mode: str, name: str) -> None:
+    """In a child process: warm up plainly once, then time one plain or captured run; print its JSON."""
+    torch.set_num_threads(1)
+    gc.freeze()
+    source = _programs(name)[name]
+    _plain(source)
+    print(json.dumps(_plain(source) if mode == "plain" else _captured(source)))
+
+
+def _in_child(mode: str, name: str, tree: str) -> dict[str, float]:
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=tree)
+    out = subprocess.run([sys.executable, __file__, "--child", mode, name], env=env, capture_output=True,
+                         text=True, check=True)
+    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+
+
+def _row(name: str, phase: str, plain: list[float], cap: list[float]) -> str:
+    p, c = statistics.median(plain), statistics.median(cap)
+    return (f"{name:42} {phase:9} {p * 1e3:9.1f} {c * 1e3:11.1f} {c / p:6.2f} "
+            f"{min(cap) / min(plain):10.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", help="only the workloads whose name contains this")
+    parser.add_argument("--against", action="append", default=[], metavar="REV",
+                        help="also capture with the package as committed at REV, each run in a child process")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
     torch.set_num_threads(1)
     # As in the worker: what the imports made is frozen out of the collector's full passes, which would
     # otherwise walk torch's million objects whenever the capture's allocations trigger one.
     gc.freeze()
-    programs = {name: TIMED.format(**w) for name, w in WORKLOADS.items()}
-    programs["poly fit, 2000 backward calls"] = POLY
-    print(f"{'workload':34} {'phase':9} {'plain ms':>9} {'capture ms':>11} {'ratio':>6}")
-    for name, source in programs.items():
-        plain: dict[str, list[float]] = {}
-        cap: dict[str, list[float]] = {}
+    print(f"{'workload':42} {'phase':9} {'plain ms':>9} {'capture ms':>11} {'ratio':>6} {'min ratio':>10}")
+    if args.against:
+        from variants import variant_trees
+
+        with tempfile.TemporaryDirectory() as folder:
+            trees = variant_trees(folder, args.against)
+            for name in _programs(args.only):
+                plain: dict[str, list[float]] = {}
+                cap: dict[str, dict[str, list[float]]] = {label: {} for label, _ in trees}
+                for _ in range(args.rounds):
+                    for k, v in _in_child("plain", name, str(Path(__file__).resolve().parents[1])).items():
+                        plain.setdefault(k, []).append(v)
+                    for label, tree in trees:
+                        for k, v in _in_child("capture", name, tree).items():
+                            cap[label].setdefault(k, []).append(v)
+                for label, _ in trees:
+                    for phase in plain:
+                        shown = f"{name} [{label}]" if label else name
+                        print(_row(shown, phase, plain[phase], cap[label][phase]))
+        return
+    for name, source in _programs(args.only).items():
+        plain = {}
+        captured: dict[str, list[float]] = {}
         _plain(source)  # warm-up: first-call costs of kernels and allocators are paid outside the rounds
         for _ in range(args.rounds):
             for k, v in _plain(source).items():
                 plain.setdefault(k, []).append(v)
             for k, v in _captured(source).items():
-                cap.setdefault(k, []).append(v)
+                captured.setdefault(k, []).append(v)
         for phase in plain:
-            p, c = statistics.median(plain[phase]), statistics.median(cap[phase])
-            print(f"{name:34} {phase:9} {p * 1e3:9.1f} {c * 1e3:11.1f} {c / p:6.2f}")
+            print(_row(name, phase, plain[phase], captured[phase]))
 
 
 if __name__ == "__main__":
