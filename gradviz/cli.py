@@ -41,7 +41,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     source = _read_program(args.file)
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
-    request = RunRequest(source, str(Path(args.file).resolve()), root=args.root, keep_first=args.keep_first)
+    request = RunRequest(source, str(Path(args.file).resolve()), root=args.root, keep_first=args.keep_first,
+                         keep_last=args.keep_last)
     with Runner(timeout=args.timeout, memory_limit=args.memory_limit, warm=False) as runner:
         trace = runner.run(request)
     text = trace.to_json(indent=args.indent)
@@ -85,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write the JSON here instead of stdout")
     p.add_argument("--root", help="variable to run an implicit backward from (default: the last tensor with a grad_fn)")
     p.add_argument("--keep-first", type=int, default=10, metavar="N",
-                   help="keep the full graph of the first N passes (and always the last one); default 10")
+                   help="keep the full graph of the first N passes (and of the last one); default 10")
+    p.add_argument("--keep-last", action=argparse.BooleanOptionalAction, default=True,
+                   help="also keep the last pass in full (default). --no-keep-last records the passes beyond "
+                        "the first N without hooks, as summaries: a long training loop runs ~1/3 faster")
     p.add_argument("--indent", type=int, default=None, help="pretty-print the JSON with this indent")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S",
                    help="stop the program after S seconds (status \"timeout\"); default 30")

@@ -1037,6 +1037,41 @@ def test_training_loop_keeps_first_passes_and_the_last_in_full(tmp_path: Any) ->
     assert_edges_join_nodes(trace)
 
 
+def _leaf_grads_by_node(p: Pass) -> dict[str, LeafGrad]:
+    return {g.node: g for g in p.leaf_grads}
+
+
+def test_without_keep_last_later_passes_are_summaries_with_torchs_leaf_gradients(tmp_path: Any) -> None:
+    """keep_last=False: passes beyond keep_first run with no hook, yet list the same leaf gradients as
+    the default's summaries (torch's, pass by pass); the last pass is a summary too."""
+    light = capture(tmp_path, LOOP, options=CaptureOptions(keep_first=3, keep_last=False))
+    assert_ok(light)
+    assert [p.detail for p in light.passes] == ["full"] * 3 + ["summary"] * 47
+    seen = plain(LOOP)["seen"]
+    for p, (wg, bg) in zip(light.passes, seen, strict=True):
+        assert p.line == line_of(LOOP, "loss.backward()") and p.status == "ok"
+        assert_same(leaf_grad(p, "net.weight").after, wg)
+        assert_same(leaf_grad(p, "net.bias").after, bg)
+        assert leaf_grad(p, "net.weight").before is None  # opt.zero_grad() set it to None
+    default = capture(tmp_path, LOOP, options=CaptureOptions(keep_first=3))
+    for a, b in zip(light.passes[3:49], default.passes[3:49], strict=True):
+        assert _leaf_grads_by_node(a) == _leaf_grads_by_node(b)
+
+
+def test_without_keep_last_grad_and_inputs_passes_list_what_the_full_ones_list(tmp_path: Any) -> None:
+    """grad() leaves .grad alone and backward(inputs=[w]) accumulates only w: the hook-free summaries
+    say so exactly as the recorded passes do."""
+    light = capture(tmp_path, PARTIAL, options=CaptureOptions(keep_first=0, keep_last=False))
+    full = capture(tmp_path, PARTIAL)
+    assert_ok(light)
+    assert [p.detail for p in light.passes] == ["summary"] * 3
+    assert [p.call for p in light.passes] == [p.call for p in full.passes] == ["grad", "backward", "grad"]
+    for a, b in zip(light.passes, full.passes, strict=True):
+        assert _leaf_grads_by_node(a) == _leaf_grads_by_node(b)
+    assert [g.name for g in light.passes[1].leaf_grads] == ["w"]
+    assert_same(leaf_grad(light.passes[1], "w").after, plain(PARTIAL)["w"].grad)
+
+
 # ------------------------------------------------------------------------------------------------ 12. output and events
 
 

@@ -122,3 +122,22 @@ def test_trace_bad_usage_exits_2(tmp_path: Path) -> None:
     proc = _gradviz("trace", str(tmp_path / "missing.py"))
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_keep_first_and_no_keep_last_reach_the_worker(tmp_path: Path) -> None:
+    """--keep-first 2 --no-keep-last: the first two passes in full, the rest (the last too) summaries whose
+    leaf gradients are torch's."""
+    program = tmp_path / "loop.py"
+    program.write_text("import torch\nw = torch.tensor([1.0, -2.0], requires_grad=True)\ngrads = []\n"
+                       "for i in range(5):\n    (w * w * (i + 1)).sum().backward()\n"
+                       "    grads.append(w.grad.clone())\n    w.grad = None\n", encoding="utf-8")
+    proc = _gradviz("trace", str(program), "--keep-first", "2", "--no-keep-last")
+    assert proc.returncode == 0, proc.stderr
+    trace = Trace.from_json(proc.stdout)
+    assert [p.detail for p in trace.passes] == ["full", "full", "summary", "summary", "summary"]
+    truth = _plain(program)["grads"]
+    for p, g in zip(trace.passes, truth, strict=True):  # type: ignore[call-overload]
+        (leaf,) = p.leaf_grads
+        assert leaf.name == "w" and torch.equal(_values(leaf.after), g)
+    default = Trace.from_json(_gradviz("trace", str(program), "--keep-first", "2").stdout)
+    assert [p.detail for p in default.passes] == ["full", "full", "summary", "summary", "full"]

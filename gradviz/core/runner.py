@@ -56,6 +56,7 @@ class RunRequest:
     root: str | None = None
     timeout: float | None = None  # None: the runner's default
     keep_first: int = 10
+    keep_last: bool = True  # False: passes beyond keep_first, the last too, run hook-free as summaries
     values_limit: int = 1024  # full values kept for tensors up to this many elements
     saved: bool = True  # record each node's saved tensors (drawing alone does not need them)
 
@@ -323,7 +324,7 @@ class RunHandle:
         self._arm("startup", STARTUP_TIMEOUT)
         self._worker.attach(self)
         payload = {"source": self.request.source, "filename": self.request.filename, "root": self.request.root,
-                   "keep_first": self.request.keep_first, "memory_limit": self.memory_limit,
+                   "keep_first": self.request.keep_first, "keep_last": self.request.keep_last, "memory_limit": self.memory_limit,
                    "values_limit": self.request.values_limit, "saved": self.request.saved}
         threading.Thread(target=self._worker.send_request, args=(payload,), daemon=True,
                          name=f"gradviz-request-{self._worker.pid}").start()

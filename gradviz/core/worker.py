@@ -3,7 +3,7 @@ JSON lines on a dedicated pipe, exit. Started only by `gradviz.core.runner` as `
 
 Protocol (one JSON object per line on the channel fd, never on stdout):
   worker -> parent  ready | fatal | started | stdout | line | pass_started | pass_finished | exit | trace
-  parent -> worker  one request line on stdin: {"source", "filename", "root", "keep_first",
+  parent -> worker  one request line on stdin: {"source", "filename", "root", "keep_first", "keep_last",
                     "values_limit", "saved", "memory_limit"}
 """
 
@@ -430,6 +430,7 @@ def _run(request: dict[str, Any], channel: Channel, output: Output, pump: FdPump
     try:
         trace = run_program(request["source"], filename, root=request.get("root"),
                             options=CaptureOptions(keep_first=int(request.get("keep_first", 10)),
+                                                   keep_last=bool(request.get("keep_last", True)),
                                                    values_limit=int(request.get("values_limit", 1024)),
                                                    saved=bool(request.get("saved", True))),
                             on_event=session.on_capture_event)
