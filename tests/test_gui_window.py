@@ -275,3 +275,26 @@ def test_export_graph_writes_the_chosen_format(window, qtbot, tmp_path, monkeypa
         assert target.stat().st_size > 500
     assert (tmp_path / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "MulBackward0" in (tmp_path / "graph.svg").read_text(encoding="utf-8")
+
+
+def test_keep_last_pass_in_full_is_a_remembered_run_option(window, qtbot):
+    """Run ▸ Keep the Last Pass in Full: off, a 12-pass loop's passes beyond the first ten are summaries,
+    the last too; the choice is saved in the settings; on again, the last pass is full."""
+    loop = ("import torch\nw = torch.ones(3, requires_grad=True)\nfor i in range(12):\n"
+            "    (w * (i + 1)).sum().backward()\n")
+    action = window.keep_last_action
+    assert action.isChecked() and window.settings.keep_last()
+    action.trigger()
+    try:
+        assert not window.settings.keep_last()
+        assert not type(window.settings)(window.settings.file_name()).keep_last()  # on disk, read afresh
+        trace = run(qtbot, window, source=loop)
+        assert [p.detail for p in trace.passes] == ["full"] * 10 + ["summary"] * 2
+        plain: dict = {}
+        exec(loop, plain)
+        assert trace.passes[-1].leaf_grads[0].after.values == plain["w"].grad.tolist()
+    finally:
+        action.trigger()
+    assert window.settings.keep_last()
+    trace = run(qtbot, window, source=loop)
+    assert [p.detail for p in trace.passes] == ["full"] * 10 + ["summary", "full"]

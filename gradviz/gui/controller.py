@@ -32,9 +32,10 @@ class RunController(QObject):
     _run_ended = Signal(int, object)
 
     def __init__(self, timeout: float = 30.0, memory_limit: int | None = None, warm: bool = True,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, keep_last: bool = True) -> None:
         super().__init__(parent)
         self._timeout = timeout
+        self._keep_last = keep_last
         self._memory_limit = memory_limit
         self._warm = warm
         self._runner: Runner | None = None
@@ -53,6 +54,10 @@ class RunController(QObject):
         """Time limit for the next runs (sent with each request, so the warm worker is kept)."""
         self._timeout = seconds
 
+    def set_keep_last(self, on: bool) -> None:
+        """Whether the next runs keep their last backward pass in full (RunRequest.keep_last)."""
+        self._keep_last = on
+
     def is_running(self) -> bool:
         return self._handle is not None
 
@@ -70,7 +75,8 @@ class RunController(QObject):
             return False
         self._run_id += 1
         run_id = self._run_id
-        request = RunRequest(source=source, filename=filename, root=root, timeout=self._timeout)
+        request = RunRequest(source=source, filename=filename, root=root, timeout=self._timeout,
+                             keep_last=self._keep_last)
         try:
             runner = self._ensure_runner()
             handle = runner.start(request, lambda event: self._event_arrived.emit(run_id, event))

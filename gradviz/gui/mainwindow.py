@@ -114,7 +114,8 @@ class MainWindow(QMainWindow):
         self._texts = TextKeeper("MainWindow")  # fixed texts, set again on each language change
 
         theme = self.settings.theme()
-        self.controller = RunController(timeout=self.settings.timeout(), warm=warm, parent=self)
+        self.controller = RunController(timeout=self.settings.timeout(), warm=warm, parent=self,
+                                        keep_last=self.settings.keep_last())
         self.editor = CodeEditor(theme=theme)
         self.scene = GraphScene(theme_by_name(theme), self)
         self.graph_view = GraphView(self.scene, theme=theme_by_name(theme))
@@ -286,6 +287,16 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self.stop_action)
         run_menu.addSeparator()
         run_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Time &Limit…"), self.choose_timeout))
+        self.keep_last_action = QAction(self, checkable=True)
+        self.keep_last_action.setObjectName("keepLastAction")
+        self._texts.keep(self.keep_last_action.setText,
+                         QT_TRANSLATE_NOOP("MainWindow", "Keep the Last Pass in &Full"))
+        self._texts.keep(self.keep_last_action.setStatusTip, QT_TRANSLATE_NOOP(
+            "MainWindow", "Off: backward passes after the first ten are only summarised, the last one too; "
+                          "long training loops run faster"))
+        self.keep_last_action.setChecked(self.settings.keep_last())
+        self.keep_last_action.toggled.connect(self._set_keep_last)
+        run_menu.addAction(self.keep_last_action)
 
         view_menu = self._menu(menu, QT_TRANSLATE_NOOP("MainWindow", "&View"))
         # The graph view owns these keys (Ctrl+= / Ctrl+- / Ctrl+0 while it has focus); the menu only names them,
@@ -648,6 +659,10 @@ class MainWindow(QMainWindow):
         if value:
             self.settings.set_timeout(value)
             self.controller.set_timeout(value)
+
+    def _set_keep_last(self, on: bool) -> None:
+        self.settings.set_keep_last(on)
+        self.controller.set_keep_last(on)
 
     def _set_running(self, running: bool) -> None:
         self.run_action.setEnabled(not running)

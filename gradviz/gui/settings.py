@@ -125,6 +125,13 @@ class Settings:
             raise ValueError("timeout must be positive")
         self._qs.setValue("runner/timeout", float(seconds))
 
+    def keep_last(self) -> bool:
+        """Whether runs keep the last backward pass in full (off: long loops run faster, as summaries)."""
+        return str(self._qs.value("runner/keep_last", "true")).lower() not in ("false", "0")
+
+    def set_keep_last(self, on: bool) -> None:
+        self._qs.setValue("runner/keep_last", bool(on))
+
 
 def _as_float(value: object, default: float) -> float:
     """A stored number (INI files give strings back), or `default` if it is not one."""

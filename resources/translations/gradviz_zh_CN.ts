@@ -871,6 +871,14 @@ Step through backward() with the timeline below (← → Space).</source>
         <translation>时间限制(&amp;L)…</translation>
     </message>
     <message>
+        <source>Keep the Last Pass in &amp;Full</source>
+        <translation>完整保留最后一次反向传播(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Off: backward passes after the first ten are only summarised, the last one too; long training loops run faster</source>
+        <translation>关闭时：前十次之后的反向传播（包括最后一次）只保留摘要；较长的训练循环运行得更快</translation>
+    </message>
+    <message>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
