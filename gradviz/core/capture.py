@@ -27,7 +27,7 @@ import types
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -44,7 +44,7 @@ _TENSOR_BACKWARD_FILE = torch._tensor.__file__
 _OVERRIDES_FILE = torch.overrides.__file__
 _ORIGINAL_BACKWARD = torch.autograd.backward
 _ORIGINAL_GRAD = torch.autograd.grad
-_DATA_GETTER = torch.Tensor.data.__get__
+_DATA_GETTER = torch.Tensor.data.__get__  # type: ignore[attr-defined]  # the getset's getter, as the mode sees it
 _REGISTER_HOOK = torch.Tensor.register_hook
 _HOOKED_KEY = "gradviz.hooked"  # node metadata: the user hooked the tensor it makes (its gradient may change)
 _INPLACE_DUNDERS = frozenset({"__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__",
@@ -176,12 +176,12 @@ class _PassRec:
     nodes: dict[str, _NodeRec] | None = None
     edges: list[tuple[Any, ...]] | None = None  # Edge fields, then the receiving node's input number
     roots: tuple[str, ...] = ()
-    steps: list[_StepRec] | None = None
-    leaf_before: dict[str, TensorSummary | None] | None = None
-    leaf_after: dict[str, TensorSummary | None] | None = None
+    steps: list[_StepRec] = field(default_factory=list)
+    leaf_before: dict[str, TensorSummary | None] = field(default_factory=dict)
+    leaf_after: dict[str, TensorSummary | None] = field(default_factory=dict)
     names: dict[str, list[str]] | None = None
     results: tuple[Any, ...] = ()
-    leaf_steps: list[_StepRec] | None = None
+    leaf_steps: list[_StepRec] = field(default_factory=list)
     leaf_vars: dict[str, Any] = field(default_factory=dict)  # leaf id -> its tensor, for `.grad` after the pass
     sent: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # node id -> grad_inputs from a post hook
     hooked: list[Any] = field(default_factory=list)  # [this record] while the pass runs: what hooks reach
@@ -225,7 +225,7 @@ class _PassRec:
         gradient sent by one node arrives at the next as the same tensor — unless the engine, no longer
         blocked by our reference, has added another contribution into it in place: hence the version)."""
         for key, (t, s) in (self.cache or {}).items():
-            self.released[key] = (weakref.ref(t, lambda _r, k=key: self.released.pop(k, None)), t._version, s)
+            self.released[key] = (weakref.ref(t, _forget(self.released, key)), t._version, s)
         self.cache = None
 
 
@@ -247,10 +247,11 @@ class _Capture:
         self._leaf_ids: dict[int, tuple[weakref.ref[torch.Tensor], str]] = {}
         self._leaf_names: dict[str, str] = {}  # leaf id -> the first name it was seen under
         self._leaf_lines: dict[int, tuple[weakref.ref[torch.Tensor], int | None]] = {}
-        self._cut: dict[int, tuple[weakref.ref[torch.Tensor], Any, str]] = {}  # detached tensor -> (origin, how)
+        # detached tensor -> (it, its origin: a node or a leaf's weakref, how it was cut, the line)
+        self._cut: dict[int, tuple[weakref.ref[torch.Tensor], Any, str, int | None]] = {}
         self._module_stack: list[torch.nn.Module] = []
         self._module_names: dict[int, str] = {}
-        self._last_tag: tuple[int, int, int, dict[str, Any]] | None = None  # frame id, line, lasti, meta
+        self._last_tag: tuple[int, int | None, int, dict[str, Any]] | None = None  # frame id, line, lasti, meta
         self._main_thread = threading.get_ident()
         self._span_starts: list[int] = []
         self._spans: list[list[Any]] = []  # [first seq, end seq, line, module, final], in sequence order
@@ -370,7 +371,7 @@ class _Capture:
 
     def _user_frame(self, depth: int = 2) -> Any:
         """The innermost frame running the user's file, or None."""
-        f = sys._getframe(depth)
+        f: types.FrameType | None = sys._getframe(depth)
         filename = self.filename
         while f is not None and f.f_code.co_filename != filename:
             f = f.f_back
@@ -488,7 +489,7 @@ class _Capture:
         frame = self._user_frame(4)
         line = frame.f_lineno if frame is not None else None
         module = self._module_name()
-        info = {"id": self._new_uid(), "line": line, "module": module, "final": True}
+        info: dict[str, Any] = {"id": self._new_uid(), "line": line, "module": module, "final": True}
         meta[_META_KEY] = info
         if frame is not None:
             key = (id(frame), line, frame.f_lasti)
@@ -518,7 +519,7 @@ class _Capture:
             return
         frame = self._user_frame(3)
         key = id(t)
-        self._leaf_lines[key] = (weakref.ref(t, lambda _r, k=key: self._leaf_lines.pop(k, None)),
+        self._leaf_lines[key] = (weakref.ref(t, _forget(self._leaf_lines, key)),
                                  frame.f_lineno if frame is not None else None)
 
     def _new_uid(self) -> str:
@@ -530,7 +531,7 @@ class _Capture:
             return entry[1]
         uid = self._new_uid()
         key = id(t)
-        self._leaf_ids[key] = (weakref.ref(t, lambda _r, k=key: self._leaf_ids.pop(k, None)), uid)
+        self._leaf_ids[key] = (weakref.ref(t, _forget(self._leaf_ids, key)), uid)
         return uid
 
     def _node_uid(self, fn: Any) -> str:
@@ -566,7 +567,7 @@ class _Capture:
         if origin is None:
             return
         key = id(out)
-        self._cut[key] = (weakref.ref(out, lambda _r, k=key: self._cut.pop(k, None)), origin, how or "cut", line)
+        self._cut[key] = (weakref.ref(out, _forget(self._cut, key)), origin, how or "cut", line)
 
     def _note_consumer(self, fn: Any, inputs: list[torch.Tensor]) -> None:
         cuts = []
@@ -592,7 +593,7 @@ class _Capture:
 
     def _caller(self) -> Any:
         """The user frame that called backward/grad directly (through Tensor.backward at most), or None."""
-        f = sys._getframe(2)
+        f: types.FrameType | None = sys._getframe(2)
         while f is not None:
             code = f.f_code
             if code.co_filename == self.filename:
@@ -641,7 +642,6 @@ class _Capture:
             # times).
             rec.names = self._names_in(frame, with_globals=index < self.options.keep_first)
             rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
-            rec.steps, rec.leaf_steps, rec.leaf_before, rec.leaf_after = [], [], {}, {}
             handles = self._hook(fns, rec, retained=_retains_graph(call, args, kwargs))
         self._local.depth = 1
         seq = _next_seq()
@@ -704,7 +704,7 @@ class _Capture:
                 self._add_span(seq, line, engine=True)
             with _NO_TORCH_FUNCTION():
                 leaf_grads = tuple(
-                    LeafGrad(uid, (names.get(uid) or [self._leaf_names.get(uid)])[0], was,
+                    LeafGrad(uid, self._leaf_name(names, uid), was,
                              None if var.grad is None else summarize(var.grad, limit))
                     for (uid, var), was in zip(leaves, before, strict=True))
                 p = Pass(call, line, status, error, leaf_grads=leaf_grads, code=self._code(line), note=note,
@@ -761,7 +761,7 @@ class _Capture:
             elif t.requires_grad:
                 root_ids.append(self._leaf_uid(t))
                 nodes[root_ids[-1]] = self._leaf_rec(root_ids[-1], t, "leaf")
-        cuts: list[tuple[str, int, Any, str]] = []
+        cuts: list[tuple[str, int, Any, str, int | None]] = []
         node_uid, fn_rec = self._node_uid, self._fn_rec
         while stack:
             fn = stack.pop()
@@ -1044,7 +1044,7 @@ class _Capture:
             return rec.summ(t, limit)
 
         leaf_grads = tuple(
-            LeafGrad(uid, (names.get(uid) or [self._leaf_names.get(uid)])[0], summ(rec.leaf_before.get(uid)),
+            LeafGrad(uid, self._leaf_name(names, uid), summ(rec.leaf_before.get(uid)),
                      summ((rec.leaf_after or {}).get(uid)))
             for uid in (rec.leaf_before or {}) if uid in nodes)
         if not full:
@@ -1056,7 +1056,8 @@ class _Capture:
             if n.hint and n.hint not in ns and not any(x.startswith(n.hint + "[") for x in ns):
                 ns.append(n.hint)
             out_nodes.append(Node(n.id, n.type, n.kind, tuple(ns), n.line, self._code(n.line), n.module,
-                                  {k: summ(v) for k, v in n.saved.items()}, n.attrs, summ(n.tensor)))
+                                  {k: s for k, v in n.saved.items() if (s := summ(v)) is not None}, n.attrs,
+                                  summ(n.tensor)))
         sent = _sent_gradients(rec)
         steps = tuple(Step(s.node, tuple(summ(g) for g in s.grad_outputs),
                            tuple(summ(g) for g in (s.grad_inputs if s.grad_inputs is not None else sent[s.node])))
@@ -1084,6 +1085,11 @@ class _Capture:
                     if value.grad_fn is None:
                         self._leaf_names.setdefault(uid, name)
         return names
+
+    def _leaf_name(self, names: dict[str, list[str]], uid: str) -> str | None:
+        """A leaf's name at this pass, else the first name it was seen under."""
+        found = names.get(uid)
+        return found[0] if found else self._leaf_names.get(uid)
 
     def _tensor_uid(self, t: torch.Tensor) -> str | None:
         if t.grad_fn is not None:
@@ -1199,7 +1205,8 @@ class _Watching:
 
 _PLAIN, _GETTER, _MUTATES, _DETACH, _DATA, _TENSOR_HOOK = range(6)  # what a torch function is, for the mode
 _FUNC_KINDS: dict[Any, int] = {}
-_ACCUMULATE_GRAD = type(torch.zeros((), requires_grad=True).expand(1).grad_fn.next_functions[0][0])
+_ACCUMULATE_GRAD: Any = type(  # a leaf's node: its class is not importable from torch
+    cast(Any, torch.zeros((), requires_grad=True).expand(1).grad_fn).next_functions[0][0])
 _FREEZE_NUMEL = 64  # a held tensor about to change in place is copied up to this size, else summarised
 _PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)  # exact types: a subclass may carry state of its own
 
@@ -1347,6 +1354,11 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
+
+
+def _forget(d: dict[int, Any], key: int) -> Callable[[Any], None]:
+    """A weakref callback: drop `key` from `d` once the object it stands for dies (ids are reused)."""
+    return lambda _ref: d.pop(key, None)
 
 
 def _no_grad_inputs(args: tuple[Any, ...]) -> bool:

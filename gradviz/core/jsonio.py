@@ -14,7 +14,7 @@ from gradviz.core.trace import Pass, Trace
 try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency; this keeps gradviz usable without it
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 PIECE = 256  # nodes, edges or steps encoded per piece
 
