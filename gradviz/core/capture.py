@@ -718,18 +718,25 @@ class _Capture:
                     self._tag_behind([t.grad_fn], line, None)
         return result
 
-    def _leaves_of(self, roots: list[torch.Tensor]) -> tuple[tuple[str, ...], list[tuple[str, torch.Tensor]]]:
-        """The roots' ids and the leaves (id, tensor) their graph reaches, in walk order."""
+    def _walk_start(self, roots: list[torch.Tensor]
+                    ) -> tuple[list[str], list[Any], list[tuple[str, torch.Tensor]]]:
+        """The roots' ids, the nodes a walk of their graph starts from, and the roots that are leaves."""
         root_ids: list[str] = []
-        leaves: dict[str, torch.Tensor] = {}
         stack: list[Any] = []
+        leaves: list[tuple[str, torch.Tensor]] = []
         for t in roots:
             if t.grad_fn is not None:
                 stack.append(t.grad_fn)
                 root_ids.append(self._node_uid(t.grad_fn))
             elif t.requires_grad:
                 root_ids.append(self._leaf_uid(t))
-                leaves[root_ids[-1]] = t
+                leaves.append((root_ids[-1], t))
+        return root_ids, stack, leaves
+
+    def _leaves_of(self, roots: list[torch.Tensor]) -> tuple[tuple[str, ...], list[tuple[str, torch.Tensor]]]:
+        """The roots' ids and the leaves (id, tensor) their graph reaches, in walk order."""
+        root_ids, stack, leaf_roots = self._walk_start(roots)
+        leaves = dict(leaf_roots)
         seen: set[int] = set()
         while stack:
             fn = stack.pop()
@@ -752,15 +759,9 @@ class _Capture:
         nodes: dict[str, _NodeRec] = {}
         edges: list[tuple[Any, ...]] = []
         fns: list[tuple[str, Any]] = []
-        root_ids: list[str] = []
-        stack: list[Any] = []
-        for t in roots:
-            if t.grad_fn is not None:
-                stack.append(t.grad_fn)
-                root_ids.append(self._node_uid(t.grad_fn))
-            elif t.requires_grad:
-                root_ids.append(self._leaf_uid(t))
-                nodes[root_ids[-1]] = self._leaf_rec(root_ids[-1], t, "leaf")
+        root_ids, stack, leaf_roots = self._walk_start(roots)
+        for uid, t in leaf_roots:
+            nodes[uid] = self._leaf_rec(uid, t, "leaf")
         cuts: list[tuple[str, int, Any, str, int | None]] = []
         node_uid, fn_rec = self._node_uid, self._fn_rec
         while stack:
