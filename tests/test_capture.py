@@ -619,8 +619,12 @@ CUSTOM_FUNCTION = src("""
 """)
 
 
-@pytest.mark.parametrize("program", [LINES, INPLACE_AND_VIEWS, CUSTOM_FUNCTION],
-                         ids=["functions", "inplace_and_views", "custom_function"])
+# 500 top-level statements first: lines far down a long file (the capture remembers each instruction's line)
+LONG_FILE = "".join(f"pad{i} = {i} * 2\n" for i in range(500)) + LINES
+
+
+@pytest.mark.parametrize("program", [LINES, INPLACE_AND_VIEWS, CUSTOM_FUNCTION, LONG_FILE],
+                         ids=["functions", "inplace_and_views", "custom_function", "long_file"])
 def test_every_node_line_is_the_statement_that_created_it(tmp_path: Any, program: str) -> None:
     """Ground truth: the forward traceback that torch's anomaly mode stores in every node it creates."""
     trace = capture(tmp_path, program)

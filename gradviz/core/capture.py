@@ -263,6 +263,7 @@ class _Capture:
         self._local = threading.local()
         self._lock = threading.RLock()
         self._type_saved_attrs: dict[type, list[str]] = {}
+        self._lines: dict[int, tuple[types.CodeType, dict[int, int | None]]] = {}  # id(code) -> (code, lasti -> line)
         # Passes in call order. Raw records keep references (and clones of what user code may change) and
         # are summarised lazily: statistics of every tensor cost more than the backward itself.
         self._records: list[_PassRec | Pass] = []
@@ -377,6 +378,18 @@ class _Capture:
             f = f.f_back
         return f
 
+    def _line_at(self, code: types.CodeType, lasti: int) -> int | None:
+        """The line of instruction `lasti` in `code`, remembered: `frame.f_lineno` scans the code's line table
+        from its start each time (~6 us per op in a loop after 600 lines of top-level code)."""
+        entry = self._lines.get(id(code))
+        if entry is None or entry[0] is not code:
+            entry = self._lines[id(code)] = (code, {})
+        lines = entry[1]
+        line = lines.get(lasti, -1)
+        if line == -1:
+            line = lines[lasti] = _line_of(code, lasti)
+        return line
+
     def _code(self, line: int | None) -> str | None:
         if line is None or not (0 < line <= len(self.lines)):
             return None
@@ -457,7 +470,8 @@ class _Capture:
             self._spans.append([seq, end, None, module, True])
             self._span_frame = None
             return
-        line, lasti = frame.f_lineno, frame.f_lasti
+        lasti = frame.f_lasti
+        line = self._line_at(frame.f_code, lasti)
         if self._span_frame == id(frame) and self._span_line == line and self._span_lasti < lasti:
             prev = self._spans[-1]  # an earlier op of the same statement: not the value assigned
             self._span_lasti = lasti
@@ -487,7 +501,7 @@ class _Capture:
         if _META_KEY in meta:
             return
         frame = self._user_frame(4)
-        line = frame.f_lineno if frame is not None else None
+        line = self._line_at(frame.f_code, frame.f_lasti) if frame is not None else None
         module = self._module_name()
         info: dict[str, Any] = {"id": self._new_uid(), "line": line, "module": module, "final": True}
         meta[_META_KEY] = info
@@ -520,7 +534,7 @@ class _Capture:
         frame = self._user_frame(3)
         key = id(t)
         self._leaf_lines[key] = (weakref.ref(t, _forget(self._leaf_lines, key)),
-                                 frame.f_lineno if frame is not None else None)
+                                 self._line_at(frame.f_code, frame.f_lasti) if frame is not None else None)
 
     def _new_uid(self) -> str:
         return f"n{next(self._uids)}"
@@ -558,7 +572,7 @@ class _Capture:
             if how is not None and (t.grad_fn is not None or t.requires_grad):
                 origin = t.grad_fn if t.grad_fn is not None else weakref.ref(t)
                 frame = self._user_frame(3)
-                line = frame.f_lineno if frame is not None else None
+                line = self._line_at(frame.f_code, frame.f_lasti) if frame is not None else None
                 break
             entry = self._cut.get(id(t))
             if entry is not None and entry[0]() is t:
@@ -1355,6 +1369,14 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
+
+
+def _line_of(code: types.CodeType, lasti: int) -> int | None:
+    """The source line of the instruction at byte offset `lasti` (what `frame.f_lineno` says there)."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line
+    return None
 
 
 def _forget(d: dict[int, Any], key: int) -> Callable[[Any], None]:
