@@ -640,7 +640,7 @@ class _Capture:
 
     def _record_pass_now(self, call: str, frame: Any, roots: list[torch.Tensor], original: Callable[..., Any],
                          args: tuple[Any, ...], kwargs: dict[str, Any], note: str | None) -> Any:
-        line = frame.f_lineno if frame is not None else None
+        line = self._line_at(frame.f_code, frame.f_lasti) if frame is not None else None
         with _NO_TORCH_FUNCTION():  # gradviz's own tensor calls are not the program's ops
             with self._lock:
                 self._demote_previous()
