@@ -79,6 +79,20 @@ def test_good_run_with_live_events(runner: Runner, tmp_path: Path) -> None:
     assert "".join(e["text"] for e in events if e["event"] == "stdout") == trace.stdout
 
 
+def test_a_training_loop_sends_every_pass_finished_and_a_few_pass_started(runner: Runner, tmp_path: Path) -> None:
+    """pass_started only feeds the window's notice and is thinned out to a few a second; every pass_finished
+    still arrives (the runner keeps them for a run that dies part-way)."""
+    loop = ("import torch\nw = torch.ones(3, requires_grad=True)\nfor i in range(400):\n"
+            "    (w * w).sum().backward()\n")
+    events: list[dict] = []
+    trace = runner.run(_program(tmp_path, loop, "loop.py"), on_event=events.append)
+    assert trace.status == "ok" and len(trace.passes) == 400
+    finished = [e["index"] for e in events if e["event"] == "pass_finished"]
+    started = [e["index"] for e in events if e["event"] == "pass_started"]
+    assert finished == list(range(400))
+    assert started[0] == 0 and len(started) < 400 and started == sorted(started)
+
+
 def test_infinite_loop_times_out_at_its_line(runner: Runner, tmp_path: Path) -> None:
     request = _program(tmp_path, STUCK)
     started = time.monotonic()

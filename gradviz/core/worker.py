@@ -38,6 +38,7 @@ from gradviz.core.trace import ErrorInfo, Pass, Trace
 STREAM_CHUNK = 16 * 1024  # at most this much output per flush once the first OUTPUT_LIMIT bytes were streamed
 FLUSH_INTERVAL = 0.05  # seconds between stdout batches
 LINE_INTERVAL = 0.1  # seconds between samples of the line the program is running
+PASS_STARTED_INTERVAL = 0.05  # at most one pass_started event per this many seconds
 NO_INPUT = ("input() is not available: gradviz runs the program without a keyboard. "
             "Put the value in the code instead (e.g. n = 5).")
 
@@ -185,6 +186,7 @@ class Session:
         self.passes: dict[int, dict[str, Any]] = {}
         self._stop = threading.Event()
         self._main = threading.get_ident()  # sessions are made on the main thread, which runs the program
+        self._last_started = -PASS_STARTED_INTERVAL
 
     def emit(self, message: dict[str, Any]) -> None:
         """Send an event after any output printed before it."""
@@ -193,11 +195,19 @@ class Session:
             self.channel.send(message)
 
     def on_capture_event(self, event: dict[str, Any]) -> None:
-        if event.get("event") == "stdout":
+        kind = event.get("event")
+        if kind == "stdout":
             self.output.write(event.get("text", ""))
             return
-        if event.get("event") == "pass_finished":
+        if kind == "pass_finished":
             self.passes[event["index"]] = event["pass"]
+        elif kind == "pass_started":
+            # Only for the window's "backward pass N" notice: a training loop starts thousands a second, and
+            # each event cost ~60 us here. Every pass_finished is still sent (the runner keeps them).
+            now = time.monotonic()
+            if now - self._last_started < PASS_STARTED_INTERVAL:
+                return
+            self._last_started = now
         self.emit(event)
 
     def user_line(self, frame: FrameType | None) -> int | None:
