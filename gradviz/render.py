@@ -216,18 +216,13 @@ def render(req: RenderRequest, err: TextIO | None = None, out: TextIO | None = N
     """Run and draw; exit code 0 ok, 1 the program failed (what exists is still drawn), 2 usage.
     Messages go to `err` / `out` (default: this process's stderr / stdout). `runner`: see `run_trace`
     (the caller closes it if the request is refused before the run)."""
-    import gc
+    from gradviz.core.gc_pause import gc_paused
 
     _check_arguments(req)
     # One trace decoded and drawn once: its tens of thousands of new objects need no hunt for reference
     # cycles while it runs (~10 ms of collections for a 6-layer transformer); collection resumes after.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _run_and_draw(req, err or sys.stderr, out or sys.stdout, runner)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _run_and_draw(req: RenderRequest, err: TextIO, out: TextIO, runner: Runner | None) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import bisect
 import contextlib
-import gc
 import io
 import itertools
 import sys
@@ -32,7 +31,8 @@ from typing import Any, cast
 import torch
 from torch.overrides import TorchFunctionMode
 
-from gradviz.core.summary import summarize
+from gradviz.core.gc_pause import gc_paused
+from gradviz.core.summary import PLAIN_TENSORS, summarize
 from gradviz.core.trace import Edge, ErrorInfo, LeafGrad, Node, Pass, Step, TensorSummary, Trace
 
 EventSink = Callable[[dict[str, Any]], None]
@@ -304,7 +304,7 @@ class _Capture:
             if old_main is not None:
                 sys.modules["__main__"] = old_main
         duration = time.perf_counter() - started
-        with _collector_paused():  # the passes still held become records: many objects, no garbage
+        with gc_paused():  # the passes still held become records: many objects, no garbage
             passes = self._add_final_names(
                 [r if isinstance(r, Pass) else self._build(r, full=True) for r in self._records])
         return Trace(status=status, error=error, stdout=out.text(), stdout_bytes=out.total_bytes,
@@ -362,7 +362,7 @@ class _Capture:
                 if _next_seq() != seq:
                     capture._add_span(seq)  # the common case: nodes, tagged lazily from this span
                     return out
-                if not kwargs and type(out) in _PLAIN_TENSORS and not out.requires_grad and _no_grad_inputs(args):
+                if not kwargs and type(out) in PLAIN_TENSORS and not out.requires_grad and _no_grad_inputs(args):
                     return out  # no node, no new leaf, and nothing it could have cut off (`lr * p.grad`)
             capture._on_op(kind, args, kwargs, out, seq)
             return out
@@ -635,7 +635,7 @@ class _Capture:
                      args: tuple[Any, ...], kwargs: dict[str, Any], note: str | None = None) -> Any:
         # No cyclic garbage collection while a pass is recorded: each full collection walks the whole heap (a
         # 200-layer model's snapshot alone adds ~100,000 objects): ~0.1 s each, 5 per backward.
-        with _collector_paused():
+        with gc_paused():
             return self._record_pass_now(call, frame, roots, original, args, kwargs, note)
 
     def _record_pass_now(self, call: str, frame: Any, roots: list[torch.Tensor], original: Callable[..., Any],
@@ -649,7 +649,7 @@ class _Capture:
             return self._record_light_pass(call, frame, line, index, roots, original, args, kwargs, note)
         with _NO_TORCH_FUNCTION():
             rec = _PassRec(index, call, line, self._code(line), note)
-            rec.partial = call == "grad" or kwargs.get("inputs") is not None or len(args) > 5
+            rec.partial = call == "grad" or _backward_inputs(args, kwargs) is not None
             self._emit({"event": "pass_started", "index": index, "call": call, "line": line})
             # Beyond keep_first a pass is kept in full only if it is the last, whose names the end of the program
             # gives again: scan the globals only for the first passes (a training loop calls this thousands of
@@ -657,35 +657,47 @@ class _Capture:
             rec.names = self._names_in(frame, with_globals=index < self.options.keep_first)
             rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
             handles = self._hook(fns, rec, retained=_retains_graph(call, args, kwargs))
-        self._local.depth = 1
-        seq = _next_seq()
         try:
-            result = original(*args, **kwargs)
+            with self._engine_running(line):
+                result = original(*args, **kwargs)
         except BaseException as e:
             rec.status, rec.error = "error", ErrorInfo(type(e).__name__, str(e), line)
             raise
         finally:
-            self._local.depth = 0
-            if threading.get_ident() == self._main_thread and _next_seq() != seq:
-                self._add_span(seq, line, engine=True)  # nodes made by the engine (create_graph=True)
             rec.hooked.clear()
             for h in handles:
                 h.remove()
             with _NO_TORCH_FUNCTION():
                 limit = self.options.values_limit
-                arrived = {s.node: s.grad_outputs for s in rec.leaf_steps or ()}
-                rec.leaf_after = {uid: _after(var, (rec.leaf_before or {}).get(uid), arrived.get(uid), limit)
+                arrived = {s.node: s.grad_outputs for s in rec.leaf_steps}
+                rec.leaf_after = {uid: _after(var, rec.leaf_before.get(uid), arrived.get(uid), limit)
                                   for uid, var in rec.leaf_vars.items()}
                 rec.leaf_vars = {}
                 if call == "grad" and rec.status == "ok":
                     rec.results = tuple(_detach(t).clone() if isinstance(t, torch.Tensor) else None for t in result)
                 self._store(rec)
+        self._tag_results(call, result, line)
+        return result
+
+    @contextlib.contextmanager
+    def _engine_running(self, line: int | None) -> Iterator[None]:
+        """Around the engine's run of a pass: backward/grad calls nested in it (hooks, `gradcheck`) are not
+        passes, and nodes the engine makes (create_graph=True) belong to the line of the call."""
+        self._local.depth = 1
+        seq = _next_seq()
+        try:
+            yield
+        finally:
+            self._local.depth = 0
+            if threading.get_ident() == self._main_thread and _next_seq() != seq:
+                self._add_span(seq, line, engine=True)
+
+    def _tag_results(self, call: str, result: Any, line: int | None) -> None:
+        """The graphs grad(create_graph=True) returns were made by the engine: they belong to the call's line."""
         if call == "grad":
             for t in result:
                 if isinstance(t, torch.Tensor) and t.grad_fn is not None:
-                    # nodes made by the engine for create_graph=True belong to the line of the call
                     self._tag_behind([t.grad_fn], line, None)
-        return result
 
     def _record_light_pass(self, call: str, frame: Any, line: int | None, index: int, roots: list[torch.Tensor],
                            original: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -697,7 +709,7 @@ class _Capture:
             self._emit({"event": "pass_started", "index": index, "call": call, "line": line})
             names = self._names_in(frame, with_globals=False)
             root_ids, leaves = self._leaves_of(roots)
-            inputs = kwargs.get("inputs", args[5] if len(args) > 5 else None)
+            inputs = _backward_inputs(args, kwargs)
             if call == "grad":
                 leaves = []  # grad() returns the gradients and leaves .grad alone
             elif inputs is not None:
@@ -705,17 +717,13 @@ class _Capture:
                 leaves = [(uid, var) for uid, var in leaves if id(var) in wanted]
             before = [None if var.grad is None else summarize(var.grad, limit) for _, var in leaves]
         status, error = "ok", None
-        self._local.depth = 1
-        seq = _next_seq()
         try:
-            result = original(*args, **kwargs)
+            with self._engine_running(line):
+                result = original(*args, **kwargs)
         except BaseException as e:
             status, error = "error", ErrorInfo(type(e).__name__, str(e), line)
             raise
         finally:
-            self._local.depth = 0
-            if threading.get_ident() == self._main_thread and _next_seq() != seq:
-                self._add_span(seq, line, engine=True)
             with _NO_TORCH_FUNCTION():
                 leaf_grads = tuple(
                     LeafGrad(uid, self._leaf_name(names, uid), was,
@@ -726,15 +734,13 @@ class _Capture:
                 with self._lock:
                     self._records.append(p)
                 self._emit_finished(index, p)
-        if call == "grad":
-            for t in result:
-                if isinstance(t, torch.Tensor) and t.grad_fn is not None:
-                    self._tag_behind([t.grad_fn], line, None)
+        self._tag_results(call, result, line)
         return result
 
     def _walk_start(self, roots: list[torch.Tensor]
-                    ) -> tuple[list[str], list[Any], list[tuple[str, torch.Tensor]]]:
-        """The roots' ids, the nodes a walk of their graph starts from, and the roots that are leaves."""
+                    ) -> tuple[tuple[str, ...], list[Any], list[tuple[str, torch.Tensor]]]:
+        """The roots' ids (once each), the nodes a walk of their graph starts from, and the roots that are
+        leaves."""
         root_ids: list[str] = []
         stack: list[Any] = []
         leaves: list[tuple[str, torch.Tensor]] = []
@@ -745,7 +751,7 @@ class _Capture:
             elif t.requires_grad:
                 root_ids.append(self._leaf_uid(t))
                 leaves.append((root_ids[-1], t))
-        return root_ids, stack, leaves
+        return tuple(dict.fromkeys(root_ids)), stack, leaves
 
     def _leaves_of(self, roots: list[torch.Tensor]) -> tuple[tuple[str, ...], list[tuple[str, torch.Tensor]]]:
         """The roots' ids and the leaves (id, tensor) their graph reaches, in walk order."""
@@ -761,7 +767,7 @@ class _Capture:
                 leaves[self._leaf_uid(fn.variable)] = fn.variable
                 continue
             stack.extend(nf for nf, _ in fn.next_functions if nf is not None and id(nf) not in seen)
-        return tuple(dict.fromkeys(root_ids)), list(leaves.items())
+        return root_ids, list(leaves.items())
 
     def _emit(self, event: dict[str, Any]) -> None:
         if self.on_event is not None:
@@ -799,7 +805,7 @@ class _Capture:
                     stack.append(nf)
         for uid, slot, origin, how, line in cuts:
             self._add_ghost(nodes, edges, uid, slot, origin, how, line)
-        return nodes, edges, tuple(dict.fromkeys(root_ids)), fns
+        return nodes, edges, root_ids, fns
 
     def _add_ghost(self, nodes: dict[str, _NodeRec], edges: list[tuple[Any, ...]], consumer: str, slot: int,
                    origin: Any, how: str, line: int | None) -> None:
@@ -973,7 +979,7 @@ class _Capture:
             self._watch(rec, n.tensor)
             for v in n.saved.values():
                 self._watch(rec, v)
-        for step in rec.steps or ():
+        for step in rec.steps:
             if step.grad_inputs is None:  # a function's step (a leaf's holds summaries only)
                 for g in step.grad_outputs:
                     self._watch(rec, g)
@@ -1060,8 +1066,8 @@ class _Capture:
 
         leaf_grads = tuple(
             LeafGrad(uid, self._leaf_name(names, uid), summ(rec.leaf_before.get(uid)),
-                     summ((rec.leaf_after or {}).get(uid)))
-            for uid in (rec.leaf_before or {}) if uid in nodes)
+                     summ(rec.leaf_after.get(uid)))
+            for uid in rec.leaf_before if uid in nodes)
         if not full:
             return Pass(rec.call, rec.line, rec.status, rec.error, leaf_grads=leaf_grads, code=rec.code,
                         note=rec.note, detail="summary", roots=rec.roots)
@@ -1076,7 +1082,7 @@ class _Capture:
         sent = _sent_gradients(rec)
         steps = tuple(Step(s.node, tuple(summ(g) for g in s.grad_outputs),
                            tuple(summ(g) for g in (s.grad_inputs if s.grad_inputs is not None else sent[s.node])))
-                      for s in rec.steps or ())
+                      for s in rec.steps)
         edges = tuple(Edge(*e[:6]) for e in rec.edges or ())
         p = Pass(rec.call, rec.line, rec.status, rec.error, tuple(out_nodes), edges, steps,
                  leaf_grads, rec.roots, rec.code, rec.note, "full", tuple(summ(t) for t in rec.results))
@@ -1222,8 +1228,7 @@ _PLAIN, _GETTER, _MUTATES, _DETACH, _DATA, _TENSOR_HOOK = range(6)  # what a tor
 _FUNC_KINDS: dict[Any, int] = {}
 _ACCUMULATE_GRAD: Any = type(  # a leaf's node: its class is not importable from torch
     cast(Any, torch.zeros((), requires_grad=True).expand(1).grad_fn).next_functions[0][0])
-_FREEZE_NUMEL = 64  # a held tensor about to change in place is copied up to this size, else summarised
-_PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)  # exact types: a subclass may carry state of its own
+_FREEZE_NUMEL = 64  # a held tensor about to change in place: kept as its numbers up to this size, else summarised
 
 
 def _classify(func: Any) -> int:
@@ -1297,7 +1302,7 @@ def _held_bytes(rec: _PassRec) -> int:
     for n in (rec.nodes or {}).values():
         for v in n.saved.values():
             add(v)
-    for step in rec.steps or ():
+    for step in rec.steps:
         for g in step.grad_outputs:
             add(g)
     for sent in rec.sent.values():
@@ -1322,7 +1327,7 @@ def _sent_gradients(rec: _PassRec) -> dict[str, tuple[Any, ...]]:
     """node id -> the gradient it sent along each of its edges: from its post hook where it had one, else what
     the receiving node got at that input (the same tensor: nothing else was added to it); None where the
     edge leads nowhere (an input that needs no gradient) or the receiver never ran."""
-    received = {s.node: s.grad_outputs for s in rec.steps or ()}
+    received = {s.node: s.grad_outputs for s in rec.steps}
     nodes = rec.nodes or {}
     sent: dict[str, list[Any]] = {}
     for src, dst, slot, kind, _cut, _line, nr in rec.edges or ():
@@ -1341,6 +1346,12 @@ def _sent_gradients(rec: _PassRec) -> dict[str, tuple[Any, ...]]:
     return result
 
 
+def _backward_inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The `inputs` of a backward call (backward(tensors, grad_tensors, retain_graph, create_graph,
+    grad_variables, inputs)), or None."""
+    return kwargs.get("inputs", args[5] if len(args) > 5 else None)
+
+
 def _retains_graph(call: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether this backward/grad call keeps its graph (retain_graph, or create_graph that implies it)."""
     first = 2 if call == "backward" else 3  # backward(tensors, grad_tensors, retain_graph, create_graph)
@@ -1357,18 +1368,6 @@ def _tensor_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> list[t
         elif isinstance(a, list | tuple):
             out.extend(x for x in a if isinstance(x, torch.Tensor))
     return out
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside (bookkeeping that makes many objects and no cycles)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _line_of(code: types.CodeType, lasti: int) -> int | None:

@@ -15,12 +15,11 @@ Invariant kept by every view: each underlying node is in exactly one visible ite
 from __future__ import annotations
 
 import bisect
-import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gradviz.core.gc_pause import gc_paused
 from gradviz.core.trace import Edge, Node, Pass, Step, TensorSummary
 
 ROOT = ""  # the module path of nodes created outside any nn.Module; always expanded
@@ -139,7 +138,7 @@ class FoldedGraph:
     plus a few refinement rounds over the modules that may fold); views are computed from it on demand."""
 
     def __init__(self, pass_: Pass, min_run: int = 2) -> None:
-        with _gc_paused():
+        with gc_paused():
             self._analyse(pass_, min_run)
 
     def _analyse(self, pass_: Pass, min_run: int) -> None:
@@ -463,7 +462,7 @@ class FoldedGraph:
 
     def view(self, state: ViewState) -> FoldedView:
         """The visible items in `state`, and the synthetic pass that draws them."""
-        with _gc_paused():
+        with gc_paused():
             return self._view(state)
 
     def _view(self, state: ViewState) -> FoldedView:
@@ -643,16 +642,3 @@ class FoldedGraph:
                  "last": last, "ops": ops, "params": params}
         return Node(item.id, f"{title}  ×{count}", kind, (f"{count} identical blocks of {each} nodes",),
                     min(lines) if lines else None, None, None, attrs=attrs)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: building a view allocates many small objects, and each collection
-    would rescan the caller's whole heap (a big pass is itself hundreds of thousands of objects)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

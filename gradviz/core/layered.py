@@ -16,10 +16,10 @@ keeps the left-to-right order of every node that was already drawn and pulls it 
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Callable, Mapping
 
+from gradviz.core.gc_pause import gc_paused
 from gradviz.core.layout import SEED_PREFIX, EdgePath, Layout, LayoutInput, NodeBox, Point, solve
 
 NODESEP = 0.35 * 72  # between neighbouring boxes in a rank (dot's nodesep)
@@ -53,13 +53,8 @@ def solve_layered(spec: LayoutInput, previous: Layout | None = None,
     """Lay out `spec` in ranks along the gradient flow. With `previous` (same direction), nodes it drew keep
     their left-to-right order and are pulled to their old across-position; a node listed in `anchors`
     (new id -> id in `previous`) starts where that item was."""
-    enabled = gc.isenabled()
-    gc.disable()  # the run allocates many small lists; collections would rescan the caller's whole heap
-    try:
+    with gc_paused():  # the run allocates many small lists; collections would rescan the caller's whole heap
         return _Layered(spec, previous, anchors or {}).run()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Layered:

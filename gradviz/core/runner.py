@@ -324,7 +324,8 @@ class RunHandle:
         self._arm("startup", STARTUP_TIMEOUT)
         self._worker.attach(self)
         payload = {"source": self.request.source, "filename": self.request.filename, "root": self.request.root,
-                   "keep_first": self.request.keep_first, "keep_last": self.request.keep_last, "memory_limit": self.memory_limit,
+                   "keep_first": self.request.keep_first, "keep_last": self.request.keep_last,
+                   "memory_limit": self.memory_limit,
                    "values_limit": self.request.values_limit, "saved": self.request.saved}
         threading.Thread(target=self._worker.send_request, args=(payload,), daemon=True,
                          name=f"gradviz-request-{self._worker.pid}").start()

@@ -20,7 +20,7 @@ _NUMPY_FLOATS = {torch.float32: (1e-15, 1e37), torch.float64: (1e-150, 1e300)}
 _PY_STATS_LIMIT = 64  # below this many elements, statistics in Python beat a handful of torch kernels
 _MIN, _MAX, _ADD = np.minimum.reduce, np.maximum.reduce, np.add.reduce
 _INF = math.inf
-_PLAIN = frozenset((torch.Tensor, torch.nn.Parameter))  # tensors whose __torch_function__ is torch's own
+PLAIN_TENSORS = frozenset((torch.Tensor, torch.nn.Parameter))  # exact types whose __torch_function__ is torch's
 _NO_TORCH_FUNCTION = torch._C.DisableTorchFunction
 _TORCH_FUNCTION_ON = torch._C._is_torch_function_enabled
 
@@ -28,7 +28,7 @@ _TORCH_FUNCTION_ON = torch._C._is_torch_function_enabled
 def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummary:
     """Summarise `t`: full values when it has at most `values_limit` elements; always min/max/mean/norm and
     NaN/Inf counts (statistics are over the finite elements when some are not finite)."""
-    if type(t) in _PLAIN and _TORCH_FUNCTION_ON():
+    if type(t) in PLAIN_TENSORS and _TORCH_FUNCTION_ON():
         # Outside any TorchFunctionMode (the capture's own watches every op): each tensor call would go
         # through it, which doubled the cost of a summary, and is no op of the user's program anyway.
         with _NO_TORCH_FUNCTION():
@@ -109,7 +109,8 @@ def _float_stats(flat: list[float], numel: int) -> dict[str, float | int] | None
         return None
     lo, hi = min(flat), max(flat)
     big = max(-lo, hi)
-    if not (big == 0.0 or 1e-150 < big and big * big * numel < 1e300):
+    low, high = _NUMPY_FLOATS[torch.float64]  # Python floats are doubles
+    if not (big == 0.0 or low < big and big * big * numel < high):
         return None
     return {"min": lo, "max": hi, "mean": total / numel, "norm": math.sqrt(sum(map(_MUL, flat, flat))),
             "nan": 0, "inf": 0}
