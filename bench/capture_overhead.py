@@ -12,6 +12,7 @@ change is measured only against its parent in one such run, never against a numb
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/capture_overhead.py [--rounds 5] [--only poly]
     OMP_NUM_THREADS=1 .venv/bin/python bench/capture_overhead.py --against HEAD~2 --only poly --rounds 10
+    OMP_NUM_THREADS=1 .venv/bin/python bench/capture_overhead.py --only poly --no-keep-last --against HEAD
 """
 
 from __future__ import annotations
@@ -83,7 +84,10 @@ def _plain(source: str) -> dict[str, float]:
 
 
 def _captured(source: str) -> dict[str, float]:
-    trace = run_program(source, "<bench>")
+    from gradviz.core.capture import CaptureOptions
+
+    options = CaptureOptions(keep_last=os.environ.get("GRADVIZ_BENCH_KEEP_LAST", "1") == "1")
+    trace = run_program(source, "<bench>", options=options)
     assert trace.status == "ok", trace.error
     return json.loads(trace.stdout.strip().splitlines()[-1])
 
@@ -122,8 +126,12 @@ def main() -> None:
     parser.add_argument("--only", help="only the workloads whose name contains this")
     parser.add_argument("--against", action="append", default=[], metavar="REV",
                         help="also capture with the package as committed at REV, each run in a child process")
+    parser.add_argument("--no-keep-last", action="store_true",
+                        help="capture with keep_last=False (passes beyond keep_first as summaries only)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.no_keep_last:
+        os.environ["GRADVIZ_BENCH_KEEP_LAST"] = "0"  # read by _captured, here and in the children
     if args.child:
         _child(*args.child)
         return

@@ -1229,12 +1229,71 @@ def test_leaf_values_are_those_of_the_pass_after_an_optimizer_step(tmp_path: Any
         assert not torch.equal(a, before[-1][0]) or i == 5
 
 
-@pytest.mark.parametrize("program", [LESSON, CAUGHT, MUTATED], ids=["lesson", "caught", "mutated"])
-def test_eager_and_lazy_summaries_agree(tmp_path: Any, program: str) -> None:
-    """hold_bytes=0 summarises each pass as it ends; the default summarises when the program ends."""
+CHAIN = src("""
+    import torch
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x
+    for i in range(300):
+        y = y * 1.001 + 0.001 * i
+    y.sum().backward()
+""")
+
+
+@pytest.mark.parametrize("program", [LESSON, CAUGHT, MUTATED, STEPPED, CHAIN],
+                         ids=["lesson", "caught", "mutated", "stepped", "chain"])
+def test_eager_and_lazy_summaries_agree(tmp_path: Any, program: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """hold_bytes=0 summarises every step during the pass (in batches: here of 7 steps, and of 256 for
+    the 600-node chain) and each pass as it ends; the default summarises when the program ends."""
+    from gradviz.core import capture as capture_module
+
     lazy = capture(tmp_path, program)
     eager = capture(tmp_path, program, options=CaptureOptions(hold_bytes=0))
     assert lazy.passes == eager.passes
+    if program is not CHAIN:
+        monkeypatch.setattr(capture_module, "_BATCH_STEPS", 7)
+        assert capture(tmp_path, program, options=CaptureOptions(hold_bytes=0)).passes == lazy.passes
+
+
+LEAF_HOOKS = src("""
+    import torch
+    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    w = torch.tensor([1.5, 0.25, -0.75], requires_grad=True)
+    b = torch.tensor([0.1, 0.2, 0.3], requires_grad=True)
+    hx = x.register_hook(lambda g: g * 3)
+
+
+    def halve(p):
+        p.grad.mul_(0.5)
+
+
+    hw = w.register_post_accumulate_grad_hook(halve)
+    b.grad = torch.ones(3)
+    loss = (x * w + b * x).pow(2).sum()
+    loss.backward()
+    again = (x * w * b).sum()
+    again.backward()
+""")
+
+
+def test_leaf_steps_show_what_arrived_whatever_accumulate_grad_and_hooks_do(tmp_path: Any) -> None:
+    """A leaf without .grad gets the arriving gradient as its .grad, so that is read after the engine — but
+    not where a post-accumulate hook changes .grad in place (w), nor where .grad already exists and the
+    gradient is added into it (b; x in the second pass). x's tensor hook triples what arrives."""
+    trace = capture(tmp_path, LEAF_HOOKS)
+    assert_ok(trace)
+    first, second = trace.passes
+    ns = plain(LEAF_HOOKS, upto=line_of(LEAF_HOOKS, "loss.backward()") - 1)
+    _assert_steps_equal_the_engine(first, _engine_record(ns["loss"]))
+    mid = plain(LEAF_HOOKS, upto=line_of(LEAF_HOOKS, "again.backward()") - 1)
+    for name in ("x", "w", "b"):
+        assert_same(leaf_grad(first, name).after, mid[name].grad)
+    ns = plain(LEAF_HOOKS, upto=line_of(LEAF_HOOKS, "again.backward()") - 1)
+    _assert_steps_equal_the_engine(second, _engine_record(ns["again"]))
+    done = plain(LEAF_HOOKS)
+    for name in ("x", "w", "b"):
+        assert_same(leaf_grad(second, name).before, mid[name].grad)
+        assert_same(leaf_grad(second, name).after, done[name].grad)
+        assert_same(trace.final_grads[name], done[name].grad)
 
 
 # ------------------------------------------------------------------------------------------------ more calls

@@ -264,3 +264,88 @@ def test_captured_nan_and_inf_gradients(tmp_path: Any) -> None:
     assert_stats(g, ns["x"].grad)
     sqrt = next(n for n in trace.passes[0].nodes if n.type == "SqrtBackward0")
     assert sqrt.saved["_saved_result"].stats["nan"] == 1
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[torch.Tensor]:
+    """Count the summaries the memo really takes (it calls the module's `summarize`)."""
+    from gradviz.core import summary
+
+    taken: list[torch.Tensor] = []
+    real = summary.summarize
+
+    def counted(t: torch.Tensor, *args: Any) -> TensorSummary:
+        taken.append(t)
+        return real(t, *args)
+
+    monkeypatch.setattr(summary, "summarize", counted)
+    return taken
+
+
+def test_memo_summarises_views_of_the_same_memory_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weight, its transpose (as a matmul saves it) and a flat view: one summary, each in its own shape,
+    statistics equal torch's for every one of them."""
+    from gradviz.core.summary import SummaryMemo
+
+    taken = _counting(monkeypatch)
+    memo = SummaryMemo()
+    w = torch.randn(300, 40, generator=torch.Generator().manual_seed(3))
+    views = [w, w.t(), w.reshape(-1), w.unsqueeze(0).permute(2, 0, 1)]
+    got = [memo.summarize(v) for v in views]
+    assert len(taken) == 1
+    for s, v in zip(got, views, strict=True):
+        assert s.shape == tuple(v.shape) and s.values is None
+        assert_stats(s, v)
+
+
+def test_memo_never_reuses_a_summary_for_other_elements(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changed in place, sliced, expanded, negated, small in another layout, or a new tensor in the memory of
+    a dead one: each gets a summary of its own, equal to torch's."""
+    from gradviz.core.summary import SummaryMemo
+
+    taken = _counting(monkeypatch)
+    memo = SummaryMemo()
+    g = torch.Generator().manual_seed(5)
+    w = torch.randn(200, 30, generator=g)
+    memo.summarize(w)
+    w.mul_(3)
+    changed = memo.summarize(w)
+    assert_stats(changed, w)
+    for v in (w[:100], w[:, :7], w[::2], torch.randn(1, 2000, generator=g).expand(5, 2000), torch._neg_view(w)):
+        s = memo.summarize(v)
+        assert s.shape == tuple(v.shape)
+        assert_stats(s, v.resolve_neg())
+    small = torch.randn(8, 4, generator=g)
+    assert memo.summarize(small).values == small.tolist()
+    assert memo.summarize(small.t()).values == small.t().tolist()
+    n = len(taken)
+    del small
+    for _ in range(3):  # freed memory is handed out again: same address, other values
+        t = torch.randn(200, 30, generator=g)
+        assert_stats(memo.summarize(t), t)
+        del t
+    assert len(taken) == n + 3
+
+
+def test_memo_forgets_tensors_that_die() -> None:
+    from gradviz.core.summary import SummaryMemo
+
+    memo = SummaryMemo()
+    kept = torch.randn(500)
+    memo.summarize(kept)
+    for _ in range(10):
+        memo.summarize(torch.randn(500) + 1)
+    assert len(memo) == 1
+    del kept
+    assert len(memo) == 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_scalars_and_tiny_tensors(dtype: torch.dtype) -> None:
+    for value in (2.5, -0.0, 1e-30, float("nan"), float("inf")):
+        t = torch.tensor(value, dtype=dtype)
+        s = summarize(t)
+        assert s.shape == () and s.dtype == str(dtype).removeprefix("torch.")
+        assert s.values == t.item() or (math.isnan(s.values) and math.isnan(t.item()))
+        assert s.stats["nan"] == int(math.isnan(value)) and s.stats["inf"] == int(math.isinf(value))
+        if math.isfinite(value):
+            assert_stats(s, t)

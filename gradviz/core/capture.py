@@ -32,7 +32,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from gradviz.core.gc_pause import gc_paused
-from gradviz.core.summary import PLAIN_TENSORS, summarize
+from gradviz.core.summary import PLAIN_TENSORS, SummaryMemo, summarize
 from gradviz.core.trace import Edge, ErrorInfo, LeafGrad, Node, Pass, Step, TensorSummary, Trace
 
 EventSink = Callable[[dict[str, Any]], None]
@@ -54,6 +54,9 @@ _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]
 _next_seq = torch._C._autograd._get_sequence_nr  # the sequence number the next autograd node will get
 _detach = torch.Tensor.detach
 _NO_TORCH_FUNCTION = torch._C.DisableTorchFunction
+_ARRIVES_AS_GRAD: tuple[Any, ...] = ("arrives as .grad",)  # a leaf step whose gradient is read after the engine
+_BATCH_BYTES = 16 * 2**20  # beyond hold_bytes, held gradients are summarised in batches of this size...
+_BATCH_STEPS = 256  # ...or of this many steps
 
 
 @dataclass(frozen=True)
@@ -186,9 +189,9 @@ class _PassRec:
     sent: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # node id -> grad_inputs from a post hook
     hooked: list[Any] = field(default_factory=list)  # [this record] while the pass runs: what hooks reach
     partial: bool = False  # grad() or backward(inputs=...): some leaves' nodes may not run
+    memo: SummaryMemo = field(default_factory=SummaryMemo)  # the capture's: summaries of live tensors
     cache: dict[int, tuple[Any, TensorSummary]] | None = None  # id -> (tensor kept alive, its summary)
     held_bytes: int = 0
-    released: dict[int, tuple[Any, int, TensorSummary]] = field(default_factory=dict)
     frozen: dict[int, tuple[Any, Any, Any]] = field(default_factory=dict)  # id -> (tensor, its values, dtype)
     watch_keys: list[int] = field(default_factory=list)
 
@@ -204,10 +207,7 @@ class _PassRec:
             if frozen is not None and frozen[0] is t:
                 hit = self.cache[id(t)] = (t, summarize(torch.tensor(frozen[1], dtype=frozen[2]), values_limit))
                 return hit[1]
-            weak = self.released.get(id(t))
-            if weak is not None and weak[0]() is t and weak[1] == t._version:
-                return weak[2]
-            hit = self.cache[id(t)] = (t, summarize(t, values_limit))
+            hit = self.cache[id(t)] = (t, self.memo.summarize(t, values_limit))
         return hit[1]
 
     def freeze(self, t: Any, values_limit: int) -> None:
@@ -221,11 +221,10 @@ class _PassRec:
             self.frozen[id(t)] = (t, t.tolist(), t.dtype)
 
     def release(self) -> None:
-        """Stop keeping the summarised tensors alive; remember their summaries while they live unchanged (a
-        gradient sent by one node arrives at the next as the same tensor — unless the engine, no longer
-        blocked by our reference, has added another contribution into it in place: hence the version)."""
-        for key, (t, s) in (self.cache or {}).items():
-            self.released[key] = (weakref.ref(t, _forget(self.released, key)), t._version, s)
+        """Stop keeping the summarised tensors alive. The memo still knows their summaries while they live
+        unchanged (a gradient sent by one node arrives at the next as the same tensor — unless the engine, no
+        longer blocked by our reference, has added another contribution into it in place: it checks the
+        version)."""
         self.cache = None
 
 
@@ -270,6 +269,8 @@ class _Capture:
         self._held_bytes = 0
         # storage -> pass index -> (the pass, the tensors on that storage it holds by reference)
         self._watched: dict[int, dict[int, tuple[_PassRec, list[torch.Tensor]]]] = {}
+        self._memo = SummaryMemo()
+        self._summarize = self._memo.summarize
 
     # ---------------------------------------------------------------- the run
 
@@ -648,7 +649,7 @@ class _Capture:
         if index >= self.options.keep_first and not self.options.keep_last and call != "implicit":
             return self._record_light_pass(call, frame, line, index, roots, original, args, kwargs, note)
         with _NO_TORCH_FUNCTION():
-            rec = _PassRec(index, call, line, self._code(line), note)
+            rec = _PassRec(index, call, line, self._code(line), note, memo=self._memo)
             rec.partial = call == "grad" or _backward_inputs(args, kwargs) is not None
             self._emit({"event": "pass_started", "index": index, "call": call, "line": line})
             # Beyond keep_first a pass is kept in full only if it is the last, whose names the end of the program
@@ -669,8 +670,15 @@ class _Capture:
                 h.remove()
             with _NO_TORCH_FUNCTION():
                 limit = self.options.values_limit
-                arrived = {s.node: s.grad_outputs for s in rec.leaf_steps}
-                rec.leaf_after = {uid: _after(var, rec.leaf_before.get(uid), arrived.get(uid), limit)
+                arrived = {}
+                for s in rec.leaf_steps:
+                    if s.grad_outputs is _ARRIVES_AS_GRAD:
+                        # what arrived became .grad (were the pass to fail inside AccumulateGrad itself, the
+                        # step shows the .grad it left: none)
+                        grad = rec.leaf_vars[s.node].grad
+                        s.grad_outputs = (None if grad is None else self._summarize(grad, limit),)
+                    arrived[s.node] = s.grad_outputs
+                rec.leaf_after = {uid: _after(var, rec.leaf_before.get(uid), arrived.get(uid), limit, self._memo)
                                   for uid, var in rec.leaf_vars.items()}
                 rec.leaf_vars = {}
                 if call == "grad" and rec.status == "ok":
@@ -715,7 +723,7 @@ class _Capture:
             elif inputs is not None:
                 wanted = {id(t) for t in _as_tensors(inputs)}
                 leaves = [(uid, var) for uid, var in leaves if id(var) in wanted]
-            before = [None if var.grad is None else summarize(var.grad, limit) for _, var in leaves]
+            before = [None if var.grad is None else self._summarize(var.grad, limit) for _, var in leaves]
         status, error = "ok", None
         try:
             with self._engine_running(line):
@@ -727,7 +735,7 @@ class _Capture:
             with _NO_TORCH_FUNCTION():
                 leaf_grads = tuple(
                     LeafGrad(uid, self._leaf_name(names, uid), was,
-                             None if var.grad is None else summarize(var.grad, limit))
+                             None if var.grad is None else self._summarize(var.grad, limit))
                     for (uid, var), was in zip(leaves, before, strict=True))
                 p = Pass(call, line, status, error, leaf_grads=leaf_grads, code=self._code(line), note=note,
                          detail="summary", roots=root_ids)
@@ -855,7 +863,8 @@ class _Capture:
     def _leaf_rec(self, uid: str, t: torch.Tensor, kind: str) -> _NodeRec:
         entry = self._leaf_lines.get(id(t))
         line = entry[1] if entry is not None and entry[0]() is t else None
-        return _NodeRec(uid, "AccumulateGrad", kind, line, None, {}, {}, t)
+        # a hook on the leaf tensor (x.register_hook) may change what arrives: hooked, as for a function's
+        return _NodeRec(uid, "AccumulateGrad", kind, line, None, {}, {}, t, hooked=bool(t._backward_hooks))
 
     def _saved(self, fn: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         names = self._type_saved_attrs.get(type(fn))
@@ -892,38 +901,59 @@ class _Capture:
         `rec.hooked`, emptied when the pass ends (a saved output refers back to its node, so a direct
         reference would make a cycle)."""
         budget, limit = self.options.hold_bytes, self.options.values_limit
+        summarize = self._summarize
         held = [0]
+        batch: list[_StepRec] = []  # steps beyond the budget, summarised together once there are enough
+        batch_bytes = [0]
         handles = []
         posted = self._summed_senders(rec)
+        # In a full backward every leaf whose hook runs is then accumulated: a leaf without .grad gets this
+        # very gradient as its .grad, so that is summarised after the engine (grad() and inputs= may skip it).
+        after_engine = not rec.partial
         ctx = rec.hooked
         ctx.append(rec)
 
-        def settle(r: _PassRec, step: _StepRec) -> None:
-            step.grad_outputs = tuple(r.summ(g, limit) for g in step.grad_outputs)
-            node = (r.nodes or {}).get(step.node)
-            if node is not None and node.saved:
-                node.saved = {k: r.summ(v, limit) for k, v in node.saved.items()}
+        def settle(r: _PassRec) -> None:
+            # Summaries one after another, not one per hook: between two hooks the engine's own work evicts
+            # the code and data a summary needs from the caches, and every call then costs 2-4 times more.
+            nodes = r.nodes or {}
+            for step in batch:
+                step.grad_outputs = tuple(r.summ(g, limit) for g in step.grad_outputs)
+                node = nodes.get(step.node)
+                if node is not None and node.saved:
+                    node.saved = {k: r.summ(v, limit) for k, v in node.saved.items()}
             r.release()  # summaries stay in the records; the tensors may go
+            batch.clear()
+            batch_bytes[0] = 0
 
         def record_leaf(r: _PassRec, uid: str, var: torch.Tensor, grad_outputs: Any) -> None:
             grad = var.grad
-            r.leaf_before[uid] = None if grad is None else summarize(grad, limit)
             r.leaf_vars[uid] = var
-            # Summarised now, not held: AccumulateGrad then makes this very gradient the .grad, as it would
-            # without gradviz, instead of copying it (a 200-layer model's parameters: 158 MB less).
-            step = _StepRec(uid, tuple(None if g is None else summarize(g, limit) for g in grad_outputs), ())
+            if grad is None and after_engine and not getattr(var, "_post_accumulate_grad_hooks", None):
+                r.leaf_before[uid] = None
+                step = _StepRec(uid, _ARRIVES_AS_GRAD, ())
+            else:
+                r.leaf_before[uid] = None if grad is None else summarize(grad, limit)
+                # Summarised now, not held: AccumulateGrad adds it into .grad in place (held, a gradient that
+                # would become the .grad is copied instead: a 200-layer model's parameters, 158 MB more).
+                step = _StepRec(uid, tuple(None if g is None else summarize(g, limit) for g in grad_outputs), ())
             r.steps.append(step)
             r.leaf_steps.append(step)
 
         def record(r: _PassRec, uid: str, grad_outputs: Any) -> None:
             step = _StepRec(uid, tuple(grad_outputs))
             r.steps.append(step)
+            nbytes = 0
+            for g in grad_outputs:
+                if g is not None:
+                    nbytes += g.nbytes
             if held[0] <= budget:
-                for g in grad_outputs:
-                    if g is not None:
-                        held[0] += g.nbytes
+                held[0] += nbytes
             else:
-                settle(r, step)
+                batch.append(step)
+                batch_bytes[0] += nbytes
+                if batch_bytes[0] > _BATCH_BYTES or len(batch) >= _BATCH_STEPS:
+                    settle(r)
 
         for uid, fn in fns:
             if type(fn) is _ACCUMULATE_GRAD:
@@ -1141,7 +1171,7 @@ class _Capture:
         grads: dict[str, TensorSummary] = {}
         for name, t in _named_tensors(self.namespace):
             if t.grad_fn is None and t.grad is not None and name not in grads:
-                grads[name] = summarize(t.grad, self.options.values_limit)
+                grads[name] = self._summarize(t.grad, self.options.values_limit)
         return grads
 
     # ---------------------------------------------------------------- implicit pass
@@ -1311,7 +1341,7 @@ def _held_bytes(rec: _PassRec) -> int:
     return total  # leaves' gradients are summaries, not tensors: nothing held
 
 
-def _after(var: torch.Tensor, before: Any, arrived: Any, limit: int) -> TensorSummary | None:
+def _after(var: torch.Tensor, before: Any, arrived: Any, limit: int, memo: SummaryMemo) -> TensorSummary | None:
     """A leaf's .grad after the pass, summarised. When it had none before, it is the gradient that arrived
     (already summarised), unless a post-accumulate hook may have changed it."""
     grad = var.grad
@@ -1320,7 +1350,7 @@ def _after(var: torch.Tensor, before: Any, arrived: Any, limit: int) -> TensorSu
     if (before is None and arrived and len(arrived) == 1 and isinstance(arrived[0], TensorSummary)
             and not getattr(var, "_post_accumulate_grad_hooks", None) and arrived[0].shape == tuple(grad.shape)):
         return arrived[0]
-    return summarize(grad, limit)
+    return memo.summarize(grad, limit)
 
 
 def _sent_gradients(rec: _PassRec) -> dict[str, tuple[Any, ...]]:

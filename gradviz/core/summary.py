@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 from operator import mul as _MUL
 from typing import Any
 
@@ -17,6 +18,7 @@ _DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64", torch.float1
 # dtype -> the range of max|x| whose squares, summed over up to numel elements, neither overflow nor
 # underflow to nothing: (smallest, largest x² · numel). Outside it the elements are scaled first.
 _NUMPY_FLOATS = {torch.float32: (1e-15, 1e37), torch.float64: (1e-150, 1e300)}
+_FAST = {dt: (_DTYPE_NAMES[dt], safe) for dt, safe in _NUMPY_FLOATS.items()}
 _PY_STATS_LIMIT = 64  # below this many elements, statistics in Python beat a handful of torch kernels
 _MIN, _MAX, _ADD = np.minimum.reduce, np.maximum.reduce, np.add.reduce
 _INF = math.inf
@@ -28,12 +30,114 @@ _TORCH_FUNCTION_ON = torch._C._is_torch_function_enabled
 def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummary:
     """Summarise `t`: full values when it has at most `values_limit` elements; always min/max/mean/norm and
     NaN/Inf counts (statistics are over the finite elements when some are not finite)."""
-    if type(t) in PLAIN_TENSORS and _TORCH_FUNCTION_ON():
+    if type(t) in PLAIN_TENSORS:
         # Outside any TorchFunctionMode (the capture's own watches every op): each tensor call would go
         # through it, which doubled the cost of a summary, and is no op of the user's program anyway.
-        with _NO_TORCH_FUNCTION():
-            return _summarize(t, values_limit)
+        if _TORCH_FUNCTION_ON():
+            with _NO_TORCH_FUNCTION():
+                fast = _FAST.get(t.dtype)
+                s = None if fast is None else _fast_summary(t, values_limit, fast)
+                return _summarize(t, values_limit) if s is None else s
+        fast = _FAST.get(t.dtype)
+        if fast is not None:
+            s = _fast_summary(t, values_limit, fast)
+            if s is not None:
+                return s
     return _summarize(t, values_limit)
+
+
+class SummaryMemo:
+    """Summaries of tensors still alive and unchanged, found again by the memory they cover: a gradient
+    arrives at the next node as the same tensor, a view's backward sends a view of what it received, a
+    matmul saves its weight transposed, a leaf's `.grad` is the gradient that arrived. The same elements
+    have the same statistics, so one summary serves them all (a 200-layer transformer's backward: a
+    quarter of its summaries)."""
+
+    def __init__(self) -> None:
+        # key -> (weakref to the tensor summarised, its version then, the summary, its strides when values
+        # were kept); the key is the memory (first element's address, numel, dtype) of a dense tensor, else
+        # the tensor object itself
+        self._seen: dict[Any, tuple[weakref.ref[torch.Tensor], int, TensorSummary, Any]] = {}
+
+    def summarize(self, t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummary:
+        """`summarize(t)`, or the summary of a live, unchanged tensor over the same elements."""
+        if type(t) not in PLAIN_TENSORS:
+            return summarize(t, values_limit)
+        if _TORCH_FUNCTION_ON():
+            with _NO_TORCH_FUNCTION():
+                return self._summarize(t, values_limit)
+        return self._summarize(t, values_limit)
+
+    def _summarize(self, t: torch.Tensor, values_limit: int) -> TensorSummary:
+        numel = t.numel()
+        if numel <= _PY_STATS_LIMIT or t.layout != torch.strided or not t.is_cpu:
+            return summarize(t, values_limit)  # a few numbers cost no more than looking them up
+        key: Any = (t.data_ptr(), numel, t.dtype, values_limit) if _dense(t) and not t.is_neg() else id(t)
+        version = t._version
+        hit = self._seen.get(key)
+        if hit is not None:
+            ref, was, s, strides = hit
+            held = ref()
+            if held is not None and was == version == held._version and (type(key) is tuple or held is t):
+                shape = tuple(t.shape)
+                if numel > values_limit:  # statistics only: any layout of the same elements
+                    return s if s.shape == shape else TensorSummary(shape, s.dtype, None, s.stats)
+                if s.shape == shape and strides == t.stride():  # values too: only the same layout
+                    return s
+        s = summarize(t, values_limit)
+        seen = self._seen
+        ref = weakref.ref(t, lambda r: seen.pop(key, None) if seen.get(key, (None,))[0] is r else None)
+        seen[key] = (ref, version, s, t.stride() if numel <= values_limit else None)
+        return s
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+def _dense(t: torch.Tensor) -> bool:
+    """Whether `t`'s elements fill a block of memory exactly once, in any order of its dimensions (a
+    contiguous tensor, a transposed or permuted one; not a slice, an expanded or an overlapping view)."""
+    if t.is_contiguous():
+        return True
+    expected = 1
+    for stride, size in sorted(zip(t.stride(), t.shape)):
+        if size != 1:
+            if stride != expected:
+                return False
+            expected *= size
+    return True
+
+
+def _fast_summary(t: torch.Tensor, values_limit: int, fast: tuple[str, tuple[float, float]]
+                  ) -> TensorSummary | None:
+    """A finite float tensor on the CPU (gradients, activations: nearly every summary) read through numpy with
+    as few calls as possible; None for anything else. Inside a backward pass the engine's work between two
+    summaries evicts the caches, and there each library call costs several µs however small its tensor."""
+    if not t.dim():  # a scalar (a loss, a scalar parameter's gradient): its one number
+        v = t.item()
+        if -_INF < v < _INF:
+            return TensorSummary((), fast[0], v if values_limit else None,
+                                 {"min": v, "max": v, "mean": v, "norm": abs(v), "nan": 0, "inf": 0})
+        return None
+    try:
+        a = (t.detach() if t.requires_grad else t).numpy()
+    except (RuntimeError, TypeError):  # not on the CPU, not strided, a negative or conjugate view
+        return None
+    numel = a.size
+    if numel > _PY_STATS_LIMIT:
+        stats = _numpy_stats(a, numel, fast[1])
+        if stats is None:
+            return None
+        return TensorSummary(a.shape, fast[0], a.tolist() if numel <= values_limit else None, stats)
+    if not numel:
+        return None
+    flat = a.ravel().tolist() if a.ndim != 1 else a.tolist()
+    stats = _float_stats(flat, numel)
+    if stats is None:
+        return None
+    if numel > values_limit:
+        return TensorSummary(a.shape, fast[0], None, stats)
+    return TensorSummary(a.shape, fast[0], flat if a.ndim == 1 else a.tolist(), stats)
 
 
 def _summarize(t: torch.Tensor, values_limit: int) -> TensorSummary:
