@@ -55,8 +55,6 @@ _next_seq = torch._C._autograd._get_sequence_nr  # the sequence number the next 
 _detach = torch.Tensor.detach
 _NO_TORCH_FUNCTION = torch._C.DisableTorchFunction
 _ARRIVES_AS_GRAD: tuple[Any, ...] = ("arrives as .grad",)  # a leaf step whose gradient is read after the engine
-_BATCH_BYTES = 16 * 2**20  # beyond hold_bytes, held gradients are summarised in batches of this size...
-_BATCH_STEPS = 256  # ...or of this many steps
 
 
 @dataclass(frozen=True)
@@ -903,8 +901,6 @@ class _Capture:
         budget, limit = self.options.hold_bytes, self.options.values_limit
         summarize = self._summarize
         held = [0]
-        batch: list[_StepRec] = []  # steps beyond the budget, summarised together once there are enough
-        batch_bytes = [0]
         handles = []
         posted = self._summed_senders(rec)
         # In a full backward every leaf whose hook runs is then accumulated: a leaf without .grad gets this
@@ -913,18 +909,15 @@ class _Capture:
         ctx = rec.hooked
         ctx.append(rec)
 
-        def settle(r: _PassRec) -> None:
-            # Summaries one after another, not one per hook: between two hooks the engine's own work evicts
-            # the code and data a summary needs from the caches, and every call then costs 2-4 times more.
-            nodes = r.nodes or {}
-            for step in batch:
-                step.grad_outputs = tuple(r.summ(g, limit) for g in step.grad_outputs)
-                node = nodes.get(step.node)
-                if node is not None and node.saved:
-                    node.saved = {k: r.summ(v, limit) for k, v in node.saved.items()}
+        def settle(r: _PassRec, step: _StepRec) -> None:
+            # At once, in the step's own hook: the gradients were just made, and the engine can reuse the
+            # memory of what is released (summarising in batches of 256 steps made the 200-layer backward
+            # 0.3-0.5 s slower).
+            step.grad_outputs = tuple(r.summ(g, limit) for g in step.grad_outputs)
+            node = (r.nodes or {}).get(step.node)
+            if node is not None and node.saved:
+                node.saved = {k: r.summ(v, limit) for k, v in node.saved.items()}
             r.release()  # summaries stay in the records; the tensors may go
-            batch.clear()
-            batch_bytes[0] = 0
 
         def record_leaf(r: _PassRec, uid: str, var: torch.Tensor, grad_outputs: Any) -> None:
             grad = var.grad
@@ -943,17 +936,12 @@ class _Capture:
         def record(r: _PassRec, uid: str, grad_outputs: Any) -> None:
             step = _StepRec(uid, tuple(grad_outputs))
             r.steps.append(step)
-            nbytes = 0
-            for g in grad_outputs:
-                if g is not None:
-                    nbytes += g.nbytes
             if held[0] <= budget:
-                held[0] += nbytes
+                for g in grad_outputs:
+                    if g is not None:
+                        held[0] += g.nbytes
             else:
-                batch.append(step)
-                batch_bytes[0] += nbytes
-                if batch_bytes[0] > _BATCH_BYTES or len(batch) >= _BATCH_STEPS:
-                    settle(r)
+                settle(r, step)
 
         for uid, fn in fns:
             if type(fn) is _ACCUMULATE_GRAD:
