@@ -30,20 +30,20 @@ _TORCH_FUNCTION_ON = torch._C._is_torch_function_enabled
 def summarize(t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummary:
     """Summarise `t`: full values when it has at most `values_limit` elements; always min/max/mean/norm and
     NaN/Inf counts (statistics are over the finite elements when some are not finite)."""
-    if type(t) in PLAIN_TENSORS:
+    if type(t) not in PLAIN_TENSORS:
+        return _summarize(t, values_limit)
+    if _TORCH_FUNCTION_ON():
         # Outside any TorchFunctionMode (the capture's own watches every op): each tensor call would go
         # through it, which doubled the cost of a summary, and is no op of the user's program anyway.
-        if _TORCH_FUNCTION_ON():
-            with _NO_TORCH_FUNCTION():
-                fast = _FAST.get(t.dtype)
-                s = None if fast is None else _fast_summary(t, values_limit, fast)
-                return _summarize(t, values_limit) if s is None else s
-        fast = _FAST.get(t.dtype)
-        if fast is not None:
-            s = _fast_summary(t, values_limit, fast)
-            if s is not None:
-                return s
-    return _summarize(t, values_limit)
+        with _NO_TORCH_FUNCTION():
+            return _summarize_plain(t, values_limit)
+    return _summarize_plain(t, values_limit)
+
+
+def _summarize_plain(t: torch.Tensor, values_limit: int) -> TensorSummary:
+    fast = _FAST.get(t.dtype)
+    s = None if fast is None else _fast_summary(t, values_limit, fast)
+    return _summarize(t, values_limit) if s is None else s
 
 
 class SummaryMemo:
@@ -110,9 +110,9 @@ def _dense(t: torch.Tensor) -> bool:
 
 def _fast_summary(t: torch.Tensor, values_limit: int, fast: tuple[str, tuple[float, float]]
                   ) -> TensorSummary | None:
-    """A finite float tensor on the CPU (gradients, activations: nearly every summary) read through numpy with
-    as few calls as possible; None for anything else. Inside a backward pass the engine's work between two
-    summaries evicts the caches, and there each library call costs several µs however small its tensor."""
+    """A finite float32/float64 tensor on the CPU (gradients, activations: nearly every summary), or None
+    (then `_summarize` takes it). A few elements are added up in Python (doubles); more by numpy on the
+    tensor's own memory, in its dtype like torch's own: a few µs instead of ~8 torch calls."""
     if not t.dim():  # a scalar (a loss, a scalar parameter's gradient): its one number
         v = t.item()
         if -_INF < v < _INF:
@@ -124,20 +124,18 @@ def _fast_summary(t: torch.Tensor, values_limit: int, fast: tuple[str, tuple[flo
     except (RuntimeError, TypeError):  # not on the CPU, not strided, a negative or conjugate view
         return None
     numel = a.size
-    if numel > _PY_STATS_LIMIT:
-        stats = _numpy_stats(a, numel, fast[1])
-        if stats is None:
-            return None
-        return TensorSummary(a.shape, fast[0], a.tolist() if numel <= values_limit else None, stats)
     if not numel:
         return None
-    flat = a.ravel().tolist() if a.ndim != 1 else a.tolist()
-    stats = _float_stats(flat, numel)
+    if numel <= _PY_STATS_LIMIT:
+        flat = a.ravel().tolist() if a.ndim != 1 else a.tolist()
+        stats = _float_stats(flat, numel)
+        if stats is not None:
+            values = None if numel > values_limit else (flat if a.ndim == 1 else a.tolist())
+            return TensorSummary(a.shape, fast[0], values, stats)
+    stats = _numpy_stats(a, numel, fast[1])  # also where squares leave the range of a double: scaled
     if stats is None:
         return None
-    if numel > values_limit:
-        return TensorSummary(a.shape, fast[0], None, stats)
-    return TensorSummary(a.shape, fast[0], flat if a.ndim == 1 else a.tolist(), stats)
+    return TensorSummary(a.shape, fast[0], a.tolist() if numel <= values_limit else None, stats)
 
 
 def _summarize(t: torch.Tensor, values_limit: int) -> TensorSummary:
@@ -146,24 +144,6 @@ def _summarize(t: torch.Tensor, values_limit: int) -> TensorSummary:
     shape = tuple(t.shape)
     dt = t.dtype
     dtype = _DTYPE_NAMES.get(dt) or str(dt).removeprefix("torch.")
-    if dt in _NUMPY_FLOATS and shape and t.is_cpu and t.layout == torch.strided:
-        # Fast paths (gradients, activations): a few elements are added up in Python (doubles); more by
-        # numpy on the tensor's own memory, a few µs each instead of ~8 torch calls, in the tensor's dtype
-        # like torch's own.
-        numel = t.numel()
-        if 0 < numel <= _PY_STATS_LIMIT:
-            flat = t.tolist() if len(shape) == 1 else t.reshape(-1).tolist()
-            stats = _float_stats(flat, numel)
-            if stats is not None:
-                values = None if numel > values_limit else (flat if len(shape) == 1 else t.tolist())
-                return TensorSummary(shape, dtype, values, stats)
-        if numel:
-            try:
-                stats = _numpy_stats(t.numpy(), numel, _NUMPY_FLOATS[dt])
-            except (RuntimeError, TypeError):  # a negative-bit view or a subclass numpy cannot see
-                stats = None
-            if stats is not None:
-                return TensorSummary(shape, dtype, t.tolist() if numel <= values_limit else None, stats)
     if not shape and t.is_floating_point() and t.layout == torch.strided:  # fast path: a scalar
         v = t.item()
         if math.isfinite(v):
