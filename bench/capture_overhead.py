@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from gradviz.core.capture import run_program
+from gradviz.core.capture import CaptureOptions, run_program
 
 TIMED = '''
 import json, time, torch
@@ -84,8 +84,6 @@ def _plain(source: str) -> dict[str, float]:
 
 
 def _captured(source: str) -> dict[str, float]:
-    from gradviz.core.capture import CaptureOptions
-
     options = CaptureOptions(keep_last=os.environ.get("GRADVIZ_BENCH_KEEP_LAST", "1") == "1")
     trace = run_program(source, "<bench>", options=options)
     assert trace.status == "ok", trace.error

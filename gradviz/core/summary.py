@@ -51,7 +51,7 @@ class SummaryMemo:
     arrives at the next node as the same tensor, a view's backward sends a view of what it received, a
     matmul saves its weight transposed, a leaf's `.grad` is the gradient that arrived. The same elements
     have the same statistics, so one summary serves them all (a 200-layer transformer's backward: a
-    quarter of its summaries)."""
+    third of its summaries)."""
 
     def __init__(self) -> None:
         # key -> (weakref to the tensor summarised, its version then, the summary, its strides when values
@@ -65,10 +65,10 @@ class SummaryMemo:
             return summarize(t, values_limit)
         if _TORCH_FUNCTION_ON():
             with _NO_TORCH_FUNCTION():
-                return self._summarize(t, values_limit)
-        return self._summarize(t, values_limit)
+                return self._lookup(t, values_limit)
+        return self._lookup(t, values_limit)
 
-    def _summarize(self, t: torch.Tensor, values_limit: int) -> TensorSummary:
+    def _lookup(self, t: torch.Tensor, values_limit: int) -> TensorSummary:
         numel = t.numel()
         if numel <= _PY_STATS_LIMIT or t.layout != torch.strided or not t.is_cpu:
             return summarize(t, values_limit)  # a few numbers cost no more than looking them up
@@ -100,7 +100,7 @@ def _dense(t: torch.Tensor) -> bool:
     if t.is_contiguous():
         return True
     expected = 1
-    for stride, size in sorted(zip(t.stride(), t.shape)):
+    for stride, size in sorted(zip(t.stride(), t.shape, strict=True)):
         if size != 1:
             if stride != expected:
                 return False
@@ -127,7 +127,7 @@ def _fast_summary(t: torch.Tensor, values_limit: int, fast: tuple[str, tuple[flo
     if not numel:
         return None
     if numel <= _PY_STATS_LIMIT:
-        flat = a.ravel().tolist() if a.ndim != 1 else a.tolist()
+        flat = a.ravel().tolist()
         stats = _float_stats(flat, numel)
         if stats is not None:
             values = None if numel > values_limit else (flat if a.ndim == 1 else a.tolist())
