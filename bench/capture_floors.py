@@ -1,0 +1,152 @@
+"""Capture floors: what the mechanisms a trace needs cost on their own, as no-ops, next to gradviz's capture.
+
+A trace needs a `TorchFunctionMode` that sees every op (lines, modules, cut branches, copy-on-write), one
+engine pre hook per node (the engine's own order, and what arrives at each node), and each step's gradients
+held until they are summarised (a pass beyond `keep_first` may be the last one, kept in full). Each row adds
+one of them, doing nothing else, to the row above; then gradviz itself, with and without `keep_last`. What a
+row costs over the one above is what that mechanism alone costs: no design that keeps it can be cheaper.
+
+All variants run in one process, taking turns each round (median of `--rounds`), torch single-threaded and
+the imports frozen out of the GC as in the worker. The machine is shared and noisy: read the ratios of one
+run against each other, never against another day's.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/capture_floors.py [--rounds 5] [--only poly] [--layers 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import io
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from capture_overhead import POLY, TIMED
+from torch.overrides import TorchFunctionMode
+
+from gradviz.core.capture import CaptureOptions, run_program
+
+
+def _transformer(layers: int) -> str:
+    return TIMED.format(
+        setup="layer = torch.nn.TransformerEncoderLayer(d_model=128, nhead=8, dim_feedforward=512)\n"
+              f"net = torch.nn.TransformerEncoder(layer, num_layers={layers}, enable_nested_tensor=False)\n"
+              "x = torch.randn(32, 4, 128)",
+        forward="net(x).pow(2).mean()")
+
+
+class _NoOpMode(TorchFunctionMode):
+    """Sees every torch function and does nothing but call it."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 - torch's protocol
+        return func(*args, **kwargs) if kwargs else func(*args)
+
+
+@contextlib.contextmanager
+def _hooked_backward(hold: bool) -> Iterator[None]:
+    """Every `torch.autograd.backward` (so every `Tensor.backward`) walks its graph, puts a pre hook on each
+    node and takes them off after; with `hold`, the hooks keep what arrives at each function node until the
+    next pass starts (not at leaves: a held gradient would make AccumulateGrad copy it; gradviz holds none)."""
+    original = torch.autograd.backward
+    held: list[Any] = []
+
+    def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+        held.clear()  # the previous pass was not the last one
+        roots = [tensors] if isinstance(tensors, torch.Tensor) else list(tensors)
+        stack = [t.grad_fn for t in roots if t.grad_fn is not None]
+        seen: set[int] = set()
+        handles = []
+        accumulate = torch._C._functions.AccumulateGrad
+        while stack:
+            fn = stack.pop()
+            if id(fn) in seen:
+                continue
+            seen.add(id(fn))
+            keep = hold and type(fn) is not accumulate
+            handles.append(fn.register_prehook(held.append if keep else (lambda grads: None)))
+            stack.extend(nf for nf, _ in fn.next_functions if nf is not None and id(nf) not in seen)
+        try:
+            return original(tensors, *args, **kwargs)
+        finally:
+            for h in handles:
+                h.remove()
+
+    torch.autograd.backward = backward
+    try:
+        yield
+    finally:
+        torch.autograd.backward = original
+
+
+def _run(source: str) -> dict[str, float]:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(compile(source, "<bench>", "exec"), {"__name__": "__main__"})
+    return json.loads(buf.getvalue().strip().splitlines()[-1])
+
+
+def _with(*contexts: Callable[[], Any]) -> Callable[[str], dict[str, float]]:
+    def run(source: str) -> dict[str, float]:
+        with contextlib.ExitStack() as stack:
+            for c in contexts:
+                stack.enter_context(c())
+            return _run(source)
+    return run
+
+
+def _gradviz(keep_last: bool) -> Callable[[str], dict[str, float]]:
+    def run(source: str) -> dict[str, float]:
+        trace = run_program(source, "<bench>", options=CaptureOptions(keep_last=keep_last))
+        assert trace.status == "ok", trace.error
+        return json.loads(trace.stdout.strip().splitlines()[-1])
+    return run
+
+
+VARIANTS: dict[str, Callable[[str], dict[str, float]]] = {
+    "plain": _run,
+    "no-op mode": _with(_NoOpMode),
+    "+ no-op pre hook per node": _with(_NoOpMode, lambda: _hooked_backward(hold=False)),
+    "+ holding what arrives": _with(_NoOpMode, lambda: _hooked_backward(hold=True)),
+    "gradviz, keep_last=False": _gradviz(keep_last=False),
+    "gradviz (default)": _gradviz(keep_last=True),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", help="only the workloads whose name contains this")
+    parser.add_argument("--layers", type=int, default=200, help="encoder layers of the transformer workload")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    gc.freeze()
+    programs = {"poly fit, 2000 backward calls": POLY, f"transformer {args.layers}x d128": _transformer(args.layers)}
+    for name, source in programs.items():
+        if args.only and args.only not in name:
+            continue
+        _run(source)  # warm-up: first-call costs of kernels and allocators are paid outside the rounds
+        times: dict[str, dict[str, list[float]]] = {v: {} for v in VARIANTS}
+        for _ in range(args.rounds):
+            for label, run in VARIANTS.items():
+                for phase, t in run(source).items():
+                    times[label].setdefault(phase, []).append(t)
+        print(f"\n{name}")
+        phases = list(times["plain"])
+        print(f"  {'variant':28}" + "".join(f"{p + ' ms':>14}{'x plain':>9}" for p in phases))
+        for label, by_phase in times.items():
+            row = f"  {label:28}"
+            for p in phases:
+                m = statistics.median(by_phase[p])
+                row += f"{m * 1e3:14.1f}{m / statistics.median(times['plain'][p]):9.2f}"
+            print(row)
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    main()
+    print(f"(bench took {time.perf_counter() - t0:.0f} s)")
