@@ -3,8 +3,10 @@
 A trace needs a `TorchFunctionMode` that sees every op (lines, modules, cut branches, copy-on-write), one
 engine pre hook per node (the engine's own order, and what arrives at each node), and each step's gradients
 held until they are summarised (a pass beyond `keep_first` may be the last one, kept in full). Each row adds
-one of them, doing nothing else, to the row above; then gradviz itself, with and without `keep_last`. What a
-row costs over the one above is what that mechanism alone costs: no design that keeps it can be cheaper.
+one of them, doing nothing else, to the row above, then a bare record of each pass (the graph, saved values
+and steps as tuples: no names, lines, summaries or checks); then gradviz itself, with and without
+`keep_last`. What a row costs over the one above is what that piece alone costs: no design that keeps it
+can be cheaper.
 
 All variants run in one process, taking turns each round (median of `--rounds`), torch single-threaded and
 the imports frozen out of the GC as in the worker. The machine is shared and noisy: read the ratios of one
@@ -47,13 +49,26 @@ class _NoOpMode(TorchFunctionMode):
         return func(*args, **kwargs) if kwargs else func(*args)
 
 
+_SAVED_NAMES: dict[type, list[str]] = {}
+
+
+def _saved_names(fn: Any) -> list[str]:
+    names = _SAVED_NAMES.get(type(fn))
+    if names is None:
+        names = _SAVED_NAMES[type(fn)] = [a for a in dir(fn) if a.startswith("_saved_")]
+    return names
+
+
 @contextlib.contextmanager
-def _hooked_backward(hold: bool) -> Iterator[None]:
+def _hooked_backward(hold: bool, record: bool = False) -> Iterator[None]:
     """Every `torch.autograd.backward` (so every `Tensor.backward`) walks its graph, puts a pre hook on each
     node and takes them off after; with `hold`, the hooks keep what arrives at each function node until the
-    next pass starts (not at leaves: a held gradient would make AccumulateGrad copy it; gradviz holds none)."""
+    next pass starts (not at leaves: a held gradient would make AccumulateGrad copy it; gradviz holds none).
+    With `record`, the bare minimum a full record needs too: per node its type, sequence number, edges and
+    saved values, per step the node's index and what arrived (no names, lines, summaries or checks)."""
     original = torch.autograd.backward
     held: list[Any] = []
+    accumulate = torch._C._functions.AccumulateGrad
 
     def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
         held.clear()  # the previous pass was not the last one
@@ -61,15 +76,25 @@ def _hooked_backward(hold: bool) -> Iterator[None]:
         stack = [t.grad_fn for t in roots if t.grad_fn is not None]
         seen: set[int] = set()
         handles = []
-        accumulate = torch._C._functions.AccumulateGrad
         while stack:
             fn = stack.pop()
             if id(fn) in seen:
                 continue
             seen.add(id(fn))
+            nexts = fn.next_functions
             keep = hold and type(fn) is not accumulate
-            handles.append(fn.register_prehook(held.append if keep else (lambda grads: None)))
-            stack.extend(nf for nf, _ in fn.next_functions if nf is not None and id(nf) not in seen)
+            if record:
+                index = len(held)
+                saved = []
+                for name in _saved_names(fn):
+                    with contextlib.suppress(Exception):
+                        saved.append(getattr(fn, name))
+                held.append((fn, type(fn).__name__, fn._sequence_nr(), nexts, saved))
+                hook = (lambda grads, i=index: held.append((i, grads))) if keep else (lambda grads: None)
+            else:
+                hook = held.append if keep else (lambda grads: None)
+            handles.append(fn.register_prehook(hook))
+            stack.extend(nf for nf, _ in nexts if nf is not None and id(nf) not in seen)
         try:
             return original(tensors, *args, **kwargs)
         finally:
@@ -112,6 +137,7 @@ VARIANTS: dict[str, Callable[[str], dict[str, float]]] = {
     "no-op mode": _with(_NoOpMode),
     "+ no-op pre hook per node": _with(_NoOpMode, lambda: _hooked_backward(hold=False)),
     "+ holding what arrives": _with(_NoOpMode, lambda: _hooked_backward(hold=True)),
+    "+ a bare record of each pass": _with(_NoOpMode, lambda: _hooked_backward(hold=True, record=True)),
     "gradviz, keep_last=False": _gradviz(keep_last=False),
     "gradviz (default)": _gradviz(keep_last=True),
 }

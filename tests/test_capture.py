@@ -4,6 +4,7 @@ checked against PyTorch itself (the same program run plainly, or the same comput
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import re
 import sys
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import torch
 
-from gradviz.core.capture import CaptureOptions, run_program
+from gradviz.core.capture import CaptureOptions, _Capture, run_program
 from gradviz.core.trace import LeafGrad, Node, Pass, Step, TensorSummary, Trace
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -1247,6 +1248,88 @@ def test_eager_and_lazy_summaries_agree(tmp_path: Any, program: str) -> None:
     lazy = capture(tmp_path, program)
     eager = capture(tmp_path, program, options=CaptureOptions(hold_bytes=0))
     assert lazy.passes == eager.passes
+
+
+TENTATIVE = src("""
+    import torch
+    torch.manual_seed(0)
+    w = torch.randn(4, requires_grad=True)
+    b = torch.randn((), requires_grad=True)
+    x = torch.randn(4)
+
+
+    class Square(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t * t
+
+        @staticmethod
+        def backward(ctx, g):
+            (t,) = ctx.saved_tensors
+            return 2 * t * g
+
+
+    def step(i):
+        h = w * x
+        h.register_hook(lambda g: g * 2)
+        y = Square.apply(h) + h * h + b{cut}
+        loss = y.sum()
+        loss.backward(retain_graph=True)
+        (y * w).sum().backward()
+        try:
+            loss.backward()
+        except RuntimeError:
+            pass
+        with torch.no_grad():
+            w.sub_(0.01 * w.grad)
+            w.grad = None
+
+
+    for i in range(4):
+        step(i)
+    last = w * x
+    ((last * last).sum(){cut_last}).backward()
+    x.add_(1)
+""")
+
+
+def _ids_in_order(p: Pass) -> Pass:
+    """`p` with its node ids renamed k0, k1... in order of appearance (runs number nodes differently)."""
+    order: dict[str, str] = {}
+
+    def k(uid: str) -> str:
+        return order.setdefault(uid, f"k{len(order)}")
+
+    roots = tuple(k(r) for r in p.roots)
+    nodes = tuple(dataclasses.replace(n, id=k(n.id)) for n in p.nodes)
+    edges = tuple(dataclasses.replace(e, src=k(e.src), dst=k(e.dst)) for e in p.edges)
+    steps = tuple(dataclasses.replace(s, node=k(s.node)) for s in p.steps)
+    leaf_grads = tuple(dataclasses.replace(g, node=k(g.node)) for g in p.leaf_grads)
+    return dataclasses.replace(p, roots=roots, nodes=nodes, edges=edges, steps=steps, leaf_grads=leaf_grads)
+
+
+@pytest.mark.parametrize("cut", ["", " + (h.detach() * b).sum()"], ids=["joined", "with-cuts"])
+@pytest.mark.parametrize("hold_bytes", [CaptureOptions.hold_bytes, 0], ids=["held", "settled-in-hooks"])
+def test_a_tentative_pass_that_is_the_last_equals_the_one_recorded_in_full(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, cut: str, hold_bytes: int) -> None:
+    """Passes beyond keep_first record only what the engine frees and their steps; the last one is made
+    whole when the program ends. It is the pass a full snapshot would have recorded: the same nodes, saved
+    values (x changes after the loop), edges, steps (a tensor hook, a custom Function, summed gradients, a
+    retained graph, a failed pass), names and leaf gradients; the others list the same leaf gradients."""
+    program = TENTATIVE.replace("{cut}", cut).replace("{cut_last}", cut.replace("h.", "last."))
+    options = CaptureOptions(keep_first=0, hold_bytes=hold_bytes)
+    tentative = capture(tmp_path, program, options=options)
+    monkeypatch.setattr(_Capture, "tentative", False)
+    full = capture(tmp_path, program, options=options)
+    assert tentative.status == full.status == "ok", (tentative.error, full.error)
+    assert [p.detail for p in tentative.passes] == ["summary"] * 12 + ["full"]
+    assert [p.status for p in tentative.passes] == ["ok", "ok", "error"] * 4 + ["ok"]
+    assert _ids_in_order(tentative.passes[-1]) == _ids_in_order(full.passes[-1])
+    for a, b in zip(tentative.passes, full.passes, strict=True):
+        assert [(g.name, g.before, g.after) for g in a.leaf_grads] == [(g.name, g.before, g.after) for g in b.leaf_grads]
+    made = only([n for n in nodes_of(tentative.passes[-1], "MulBackward0") if n.line == line_of(program, "last = w * x")])
+    assert_same(made.saved["_saved_other"], plain(program.replace("x.add_(1)", ""))["x"])
 
 
 LEAF_HOOKS = src("""

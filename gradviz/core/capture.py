@@ -54,7 +54,9 @@ _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]
 _next_seq = torch._C._autograd._get_sequence_nr  # the sequence number the next autograd node will get
 _detach = torch.Tensor.detach
 _NO_TORCH_FUNCTION = torch._C.DisableTorchFunction
-_ARRIVES_AS_GRAD: tuple[Any, ...] = ("arrives as .grad",)  # a leaf step whose gradient is read after the engine
+_ARRIVES_AS_GRAD: tuple[Any, ...] = ("arrives as .grad",)
+_NOTHING_SAVED: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+_SEQUENCES = (tuple, list)  # a leaf step whose gradient is read after the engine
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,19 @@ class _StepRec:
     grad_inputs: tuple[Any, ...] | None = None
 
 
+@dataclass(slots=True)
+class _Bare:
+    """A pass beyond `keep_first` as recorded while it runs: only what the engine is about to free or what
+    the program may change next (saved values, leaves' hooks). Its nodes get ids, lines and edges only if it
+    turns out to be the last pass (`_Capture._expand`); otherwise it is dropped when the next pass begins."""
+
+    root_ids: tuple[str, ...]
+    start: list[Any]  # the roots' nodes, where the walk starts
+    fns: list[tuple[str, Any]]  # (label, node) in walk order: "#k" for a function, its id for a leaf
+    saved: dict[str, tuple[dict[str, Any], dict[str, Any]]]  # label -> (saved tensors, other saved values)
+    hooked_leaves: set[str]  # leaves whose tensor had a hook when the pass ran
+
+
 @dataclass
 class _PassRec:
     """Everything recorded for one pass while it runs; `build()` turns it into a `Pass`."""
@@ -192,6 +207,7 @@ class _PassRec:
     held_bytes: int = 0
     frozen: dict[int, tuple[Any, Any, Any]] = field(default_factory=dict)  # id -> (tensor, its values, dtype)
     watch_keys: list[int] = field(default_factory=list)
+    bare: _Bare | None = None  # a tentative pass: nodes and edges not made yet
 
     def summ(self, t: Any, values_limit: int) -> TensorSummary | None:
         """Summarise once per tensor object within this pass (grads flow as the same tensor in and out)."""
@@ -228,6 +244,10 @@ class _PassRec:
 
 class _Capture:
     """One run of one program: installs the watchers, runs the code, removes them, builds the trace."""
+
+    # Passes beyond keep_first record only what the engine frees (saved values) and their steps, and get
+    # nodes and edges only if they are the last (`_expand`); off, they are snapshotted in full as they run.
+    tentative = True
 
     def __init__(self, source: str, filename: str, options: CaptureOptions, on_event: EventSink | None) -> None:
         self.source = source
@@ -654,8 +674,16 @@ class _Capture:
             # gives again: scan the globals only for the first passes (a training loop calls this thousands of
             # times).
             rec.names = self._names_in(frame, with_globals=index < self.options.keep_first)
-            rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
-            handles = self._hook(fns, rec, retained=_retains_graph(call, args, kwargs))
+            walked = None
+            if (self.tentative and index >= self.options.keep_first and call == "backward" and not rec.partial
+                    and not _creates_graph(args, kwargs)):
+                walked = self._bare_snapshot(roots, rec)
+            if walked is None:
+                rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
+                posted = self._summed_senders(rec)
+            else:
+                fns, posted = walked
+            handles = self._hook(fns, rec, _retains_graph(call, args, kwargs), posted)
         try:
             with self._engine_running(line):
                 result = original(*args, **kwargs)
@@ -751,9 +779,10 @@ class _Capture:
         stack: list[Any] = []
         leaves: list[tuple[str, torch.Tensor]] = []
         for t in roots:
-            if t.grad_fn is not None:
-                stack.append(t.grad_fn)
-                root_ids.append(self._node_uid(t.grad_fn))
+            fn = t.grad_fn
+            if fn is not None:
+                stack.append(fn)
+                root_ids.append(self._node_uid(fn))
             elif t.requires_grad:
                 root_ids.append(self._leaf_uid(t))
                 leaves.append((root_ids[-1], t))
@@ -782,10 +811,17 @@ class _Capture:
     def _snapshot(self, roots: list[torch.Tensor]
                   ) -> tuple[dict[str, _NodeRec], list[tuple[Any, ...]], tuple[str, ...], list[tuple[str, Any]]]:
         """The graph reachable from `roots` as it stands now, plus the detached branches feeding it."""
+        root_ids, stack, leaf_roots = self._walk_start(roots)
+        return self._snapshot_from(root_ids, stack, leaf_roots)
+
+    def _snapshot_from(self, root_ids: tuple[str, ...], stack: list[Any], leaf_roots: list[tuple[str, torch.Tensor]],
+                       saved: dict[int, tuple[dict[str, Any], dict[str, Any]]] | None = None
+                       ) -> tuple[dict[str, _NodeRec], list[tuple[Any, ...]], tuple[str, ...], list[tuple[str, Any]]]:
+        """`_snapshot` from where its walk starts; `saved`: id(node) -> what it saved, read earlier (before the
+        engine freed it)."""
         nodes: dict[str, _NodeRec] = {}
         edges: list[tuple[Any, ...]] = []
         fns: list[tuple[str, Any]] = []
-        root_ids, stack, leaf_roots = self._walk_start(roots)
         for uid, t in leaf_roots:
             nodes[uid] = self._leaf_rec(uid, t, "leaf")
         cuts: list[tuple[str, int, Any, str, int | None]] = []
@@ -796,7 +832,7 @@ class _Capture:
             if uid in nodes:
                 continue
             fns.append((uid, fn))
-            nodes[uid] = rec = fn_rec(uid, fn, "function")
+            nodes[uid] = rec = fn_rec(uid, fn, "function", None if saved is None else saved.get(id(fn)))
             if type(fn) is not _ACCUMULATE_GRAD:
                 for slot, origin, how, line in fn.metadata.get(_CUTS_KEY, ()):
                     cuts.append((uid, slot, origin, how, line))
@@ -812,6 +848,84 @@ class _Capture:
         for uid, slot, origin, how, line in cuts:
             self._add_ghost(nodes, edges, uid, slot, origin, how, line)
         return nodes, edges, root_ids, fns
+
+    def _bare_snapshot(self, roots: list[torch.Tensor], rec: _PassRec) -> tuple[list[tuple[str, Any]], set[str]] | None:
+        """Walk the graph as a pass beyond `keep_first` needs it: the nodes to hook, what they saved (the
+        engine frees it), where a post hook is needed. Sets `rec.bare` and `rec.roots`; returns the nodes to
+        hook and the post-hooked ones, or None where the full snapshot must be taken now (a root that is a
+        leaf, a branch cut off by detach/no_grad joining the graph: its nodes are read as they are now)."""
+        root_ids, stack, leaf_roots = self._walk_start(roots)
+        if leaf_roots:
+            return None
+        start = list(stack)
+        fns: list[tuple[str, Any]] = []
+        nexts_of: list[tuple[str, Any]] = []
+        saved: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        receivers: dict[tuple[int, int], int] = {}
+        summed = False
+        hooked: set[int] = set()
+        hooked_leaves: set[str] = set()
+        seen: set[int] = set()
+        read = self._saved if self.options.saved else None
+        while stack:
+            fn = stack.pop()
+            if id(fn) in seen:
+                continue
+            seen.add(id(fn))
+            if type(fn) is _ACCUMULATE_GRAD:
+                var = fn.variable
+                uid = self._leaf_uid(var)
+                fns.append((uid, fn))
+                if var._backward_hooks:
+                    hooked.add(id(fn))
+                    hooked_leaves.add(uid)
+                continue
+            meta = fn.metadata
+            if meta:
+                if _CUTS_KEY in meta:
+                    return None
+                if _HOOKED_KEY in meta:
+                    hooked.add(id(fn))
+            label = f"#{len(fns)}"
+            fns.append((label, fn))
+            if read is not None:
+                saved[label] = read(fn)
+            nexts = fn.next_functions
+            nexts_of.append((label, nexts))
+            for nf, nr in nexts:
+                if nf is not None:
+                    key = (id(nf), nr)
+                    if key in receivers:
+                        receivers[key] += 1
+                        summed = True
+                    else:
+                        receivers[key] = 1
+                    if id(nf) not in seen:
+                        stack.append(nf)
+        # as `_summed_senders`: a node whose gradient is summed with another's at the receiving input, or
+        # changed on the way by a hook on the receiving tensor
+        posted = {label for label, nexts in nexts_of if any(
+            nf is not None and (receivers[id(nf), nr] > 1 or id(nf) in hooked) for nf, nr in nexts)
+        } if summed or hooked else set()
+        rec.roots = root_ids
+        rec.bare = _Bare(root_ids, start, fns, saved, hooked_leaves)
+        return fns, posted
+
+    def _expand(self, rec: _PassRec) -> None:
+        """A tentative pass is the last one after all: give it the nodes and edges a full snapshot would have
+        (the same walk; what each node saved as read while the pass ran), and its steps their node ids."""
+        bare = rec.bare
+        assert bare is not None
+        rec.bare = None
+        read = {id(fn): bare.saved[label] for label, fn in bare.fns if label in bare.saved}
+        rec.nodes, rec.edges, _, _ = self._snapshot_from(bare.root_ids, list(bare.start), [], read)
+        for uid, n in rec.nodes.items():
+            if n.type == "AccumulateGrad":
+                n.hooked = uid in bare.hooked_leaves  # as when the pass ran
+        uids = {label: self._node_uid(fn) for label, fn in bare.fns if label.startswith("#")}
+        for step in rec.steps:
+            step.node = uids.get(step.node, step.node)
+        rec.sent = {uids.get(k, k): v for k, v in rec.sent.items()}
 
     def _add_ghost(self, nodes: dict[str, _NodeRec], edges: list[tuple[Any, ...]], consumer: str, slot: int,
                    origin: Any, how: str, line: int | None) -> None:
@@ -848,11 +962,15 @@ class _Capture:
                 if nid not in nodes:
                     stack.append(nf)
 
-    def _fn_rec(self, uid: str, fn: Any, kind: str) -> _NodeRec:
+    def _fn_rec(self, uid: str, fn: Any, kind: str,
+                read: tuple[dict[str, Any], dict[str, Any]] | None = None) -> _NodeRec:
         if type(fn) is _ACCUMULATE_GRAD:
             return self._leaf_rec(uid, fn.variable, kind if kind == "detached" else "leaf")
         info = self._node_info(fn)
-        saved, attrs = self._saved(fn) if self.options.saved else ({}, {})
+        if read is not None:
+            saved, attrs = read
+        else:
+            saved, attrs = self._saved(fn) if self.options.saved else ({}, {})
         line = info["line"]
         hint = self.assign_targets.get(line) if info["final"] else None
         return _NodeRec(uid, type(fn).__name__, kind, line, info["module"], saved, attrs, hint=hint,
@@ -880,14 +998,14 @@ class _Capture:
                 continue
             if isinstance(value, torch.Tensor):
                 saved[name] = value
-            elif isinstance(value, tuple | list) and value and all(isinstance(v, torch.Tensor) for v in value):
+            elif isinstance(value, _SEQUENCES) and value and all(isinstance(v, torch.Tensor) for v in value):
                 for i, v in enumerate(value):
                     saved[f"{name}[{i}]"] = v
             elif value is not None and name != "saved_tensors":  # None: not saved, not needed for this call
-                attrs[name] = _plain(value)
+                attrs[name] = value  # made JSON-safe (`_plain`) only if the pass is kept in full
         return saved, attrs
 
-    def _hook(self, fns: list[tuple[str, Any]], rec: _PassRec, retained: bool) -> list[Any]:
+    def _hook(self, fns: list[tuple[str, Any]], rec: _PassRec, retained: bool, posted: set[str]) -> list[Any]:
         """Register the engine's own hooks to record each step: a pre hook on every node (its incoming
         gradients, in the engine's order), and a post hook only on nodes whose outgoing gradient cannot be
         read at the receiving end (it is summed with others there, a user's tensor hook may change it on the
@@ -902,7 +1020,6 @@ class _Capture:
         summarize = self._summarize
         held = [0]
         handles = []
-        posted = self._summed_senders(rec)
         # In a full backward every leaf whose hook runs is then accumulated: a leaf without .grad gets this
         # very gradient as its .grad, so that is summarised after the engine (grad() and inputs= may skip it).
         after_engine = not rec.partial
@@ -914,9 +1031,14 @@ class _Capture:
             # memory of what is released (summarising in batches of 256 steps made the 200-layer backward
             # 0.3-0.5 s slower).
             step.grad_outputs = tuple(r.summ(g, limit) for g in step.grad_outputs)
-            node = (r.nodes or {}).get(step.node)
-            if node is not None and node.saved:
-                node.saved = {k: r.summ(v, limit) for k, v in node.saved.items()}
+            if r.bare is not None:
+                saved, attrs = r.bare.saved.get(step.node, _NOTHING_SAVED)
+                if saved:
+                    r.bare.saved[step.node] = ({k: r.summ(v, limit) for k, v in saved.items()}, attrs)
+            else:
+                node = (r.nodes or {}).get(step.node)
+                if node is not None and node.saved:
+                    node.saved = {k: r.summ(v, limit) for k, v in node.saved.items()}
             r.release()  # summaries stay in the records; the tensors may go
 
         def record_leaf(r: _PassRec, uid: str, var: torch.Tensor, grad_outputs: Any) -> None:
@@ -997,6 +1119,13 @@ class _Capture:
             self._watch(rec, n.tensor)
             for v in n.saved.values():
                 self._watch(rec, v)
+        if rec.bare is not None:
+            for _, fn in rec.bare.fns:
+                if type(fn) is _ACCUMULATE_GRAD:
+                    self._watch(rec, fn.variable)  # a leaf's value, shown in the pass
+            for saved, _ in rec.bare.saved.values():
+                for v in saved.values():
+                    self._watch(rec, v)
         for step in rec.steps:
             if step.grad_inputs is None:  # a function's step (a leaf's holds summaries only)
                 for g in step.grad_outputs:
@@ -1075,6 +1204,8 @@ class _Capture:
             self._settle(i, full=False)
 
     def _build(self, rec: _PassRec, full: bool) -> Pass:
+        if full and rec.bare is not None:
+            self._expand(rec)
         nodes = rec.nodes or {}
         names = rec.names or {}
         limit = self.options.values_limit
@@ -1085,7 +1216,7 @@ class _Capture:
         leaf_grads = tuple(
             LeafGrad(uid, self._leaf_name(names, uid), summ(rec.leaf_before.get(uid)),
                      summ(rec.leaf_after.get(uid)))
-            for uid in rec.leaf_before if uid in nodes)
+            for uid in rec.leaf_before if uid in nodes or rec.bare is not None)
         if not full:
             return Pass(rec.call, rec.line, rec.status, rec.error, leaf_grads=leaf_grads, code=rec.code,
                         note=rec.note, detail="summary", roots=rec.roots)
@@ -1095,7 +1226,8 @@ class _Capture:
             if n.hint and n.hint not in ns and not any(x.startswith(n.hint + "[") for x in ns):
                 ns.append(n.hint)
             out_nodes.append(Node(n.id, n.type, n.kind, tuple(ns), n.line, self._code(n.line), n.module,
-                                  {k: s for k, v in n.saved.items() if (s := summ(v)) is not None}, n.attrs,
+                                  {k: s for k, v in n.saved.items() if (s := summ(v)) is not None},
+                                  {k: _plain(v) for k, v in n.attrs.items()},
                                   summ(n.tensor)))
         sent = _sent_gradients(rec)
         steps = tuple(Step(s.node, tuple(summ(g) for g in s.grad_outputs),
@@ -1377,6 +1509,11 @@ def _retains_graph(call: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     retain = args[first] if len(args) > first else kwargs.get("retain_graph")
     create = args[first + 1] if len(args) > first + 1 else kwargs.get("create_graph", False)
     return bool(retain) or bool(create)  # retain_graph=None means create_graph's value
+
+
+def _creates_graph(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a backward call builds a graph of its gradients (create_graph=True)."""
+    return bool(args[3] if len(args) > 3 else kwargs.get("create_graph", False))
 
 
 def _tensor_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> list[torch.Tensor]:
