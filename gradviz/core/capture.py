@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import bisect
-import contextlib
 import io
 import itertools
 import sys
@@ -685,8 +684,7 @@ class _Capture:
                 fns, posted = walked
             handles = self._hook(fns, rec, _retains_graph(call, args, kwargs), posted)
         try:
-            with self._engine_running(line):
-                result = original(*args, **kwargs)
+            result = self._run_engine(line, original, args, kwargs)
         except BaseException as e:
             rec.status, rec.error = "error", ErrorInfo(type(e).__name__, str(e), line)
             raise
@@ -713,14 +711,14 @@ class _Capture:
         self._tag_results(call, result, line)
         return result
 
-    @contextlib.contextmanager
-    def _engine_running(self, line: int | None) -> Iterator[None]:
-        """Around the engine's run of a pass: backward/grad calls nested in it (hooks, `gradcheck`) are not
-        passes, and nodes the engine makes (create_graph=True) belong to the line of the call."""
+    def _run_engine(self, line: int | None, original: Callable[..., Any], args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> Any:
+        """The engine's run of a pass: backward/grad calls nested in it (hooks, `gradcheck`) are not passes,
+        and nodes the engine makes (create_graph=True) belong to the line of the call."""
         self._local.depth = 1
         seq = _next_seq()
         try:
-            yield
+            return original(*args, **kwargs)
         finally:
             self._local.depth = 0
             if threading.get_ident() == self._main_thread and _next_seq() != seq:
@@ -752,8 +750,7 @@ class _Capture:
             before = [None if var.grad is None else self._summarize(var.grad, limit) for _, var in leaves]
         status, error = "ok", None
         try:
-            with self._engine_running(line):
-                result = original(*args, **kwargs)
+            result = self._run_engine(line, original, args, kwargs)
         except BaseException as e:
             status, error = "error", ErrorInfo(type(e).__name__, str(e), line)
             raise

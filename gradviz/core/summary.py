@@ -69,9 +69,10 @@ class SummaryMemo:
         return self._lookup(t, values_limit)
 
     def _lookup(self, t: torch.Tensor, values_limit: int) -> TensorSummary:
+        """(A plain tensor, torch functions off.)"""
         numel = t.numel()
         if numel <= _PY_STATS_LIMIT or t.layout != torch.strided or not t.is_cpu:
-            return summarize(t, values_limit)  # a few numbers cost no more than looking them up
+            return _summarize_plain(t, values_limit)  # a few numbers cost no more than looking them up
         key: Any = (t.data_ptr(), numel, t.dtype, values_limit) if _dense(t) and not t.is_neg() else id(t)
         version = t._version
         hit = self._seen.get(key)
