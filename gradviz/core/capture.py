@@ -1113,13 +1113,13 @@ class _Capture:
         # Should the program change one of these tensors in place later (an optimizer step, `y += 1`),
         # `_before_mutation` summarises it first.
         for n in (rec.nodes or {}).values():
-            self._watch(rec, n.tensor)
+            self._keep_leaf_value(rec, n.tensor)
             for v in n.saved.values():
                 self._watch(rec, v)
         if rec.bare is not None:
             for _, fn in rec.bare.fns:
                 if type(fn) is _ACCUMULATE_GRAD:
-                    self._watch(rec, fn.variable)  # a leaf's value, shown in the pass
+                    self._keep_leaf_value(rec, fn.variable)
             for saved, _ in rec.bare.saved.values():
                 for v in saved.values():
                     self._watch(rec, v)
@@ -1155,6 +1155,14 @@ class _Capture:
         self._records[i] = self._build(rec, full)
         self._held_bytes -= rec.held_bytes
         self._unwatch(rec)
+
+    def _keep_leaf_value(self, rec: _PassRec, t: Any) -> None:
+        """A leaf's value, shown in the pass: a tiny one (a scalar parameter) is copied now — an optimizer
+        changes it next, and a copy costs less than watching it and copying it then; others are watched."""
+        if isinstance(t, torch.Tensor) and t.numel() <= _FREEZE_NUMEL and t.layout == torch.strided and t.is_cpu:
+            rec.freeze(t, self.options.values_limit)
+        else:
+            self._watch(rec, t)
 
     def _watch(self, rec: _PassRec, t: Any) -> None:
         if not isinstance(t, torch.Tensor):
