@@ -11,7 +11,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from gradviz.core.capture import run_program
-from gradviz.core.summary import VALUES_LIMIT, summarize
+from gradviz.core.summary import VALUES_LIMIT, SummaryMemo, summarize
 from gradviz.core.trace import TensorSummary
 
 
@@ -284,7 +284,6 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[torch.Tensor]:
 def test_memo_summarises_views_of_the_same_memory_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """A weight, its transpose (as a matmul saves it) and a flat view: one summary, each in its own shape,
     statistics equal torch's for every one of them."""
-    from gradviz.core.summary import SummaryMemo
 
     taken = _counting(monkeypatch)
     memo = SummaryMemo()
@@ -300,7 +299,6 @@ def test_memo_summarises_views_of_the_same_memory_once(monkeypatch: pytest.Monke
 def test_memo_never_reuses_a_summary_for_other_elements(monkeypatch: pytest.MonkeyPatch) -> None:
     """Changed in place, sliced, expanded, negated, small in another layout, or a new tensor in the memory of
     a dead one: each gets a summary of its own, equal to torch's."""
-    from gradviz.core.summary import SummaryMemo
 
     taken = _counting(monkeypatch)
     memo = SummaryMemo()
@@ -327,7 +325,6 @@ def test_memo_never_reuses_a_summary_for_other_elements(monkeypatch: pytest.Monk
 
 
 def test_memo_forgets_tensors_that_die() -> None:
-    from gradviz.core.summary import SummaryMemo
 
     memo = SummaryMemo()
     kept = torch.randn(500)
@@ -340,10 +337,12 @@ def test_memo_forgets_tensors_that_die() -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_scalars_and_tiny_tensors(dtype: torch.dtype) -> None:
+@pytest.mark.parametrize("memo", [False, True], ids=["summarize", "memo"])
+def test_scalars_and_tiny_tensors(dtype: torch.dtype, memo: bool) -> None:
+    take = SummaryMemo().summarize if memo else summarize
     for value in (2.5, -0.0, 1e-30, float("nan"), float("inf")):
         t = torch.tensor(value, dtype=dtype)
-        s = summarize(t)
+        s = take(t)
         assert s.shape == () and s.dtype == str(dtype).removeprefix("torch.")
         assert s.values == t.item() or (math.isnan(s.values) and math.isnan(t.item()))
         assert s.stats["nan"] == int(math.isnan(value)) and s.stats["inf"] == int(math.isinf(value))

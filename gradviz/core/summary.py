@@ -66,6 +66,11 @@ class SummaryMemo:
         if _TORCH_FUNCTION_ON():
             with _NO_TORCH_FUNCTION():
                 return self._lookup(t, values_limit)
+        if not t.dim():  # a scalar (a loss, a scalar parameter's gradient): its one number, nothing to look up
+            fast = _FAST.get(t.dtype)
+            s = None if fast is None else _scalar_summary(t, values_limit, fast[0])
+            if s is not None:
+                return s
         return self._lookup(t, values_limit)
 
     def _lookup(self, t: torch.Tensor, values_limit: int) -> TensorSummary:
@@ -115,11 +120,7 @@ def _fast_summary(t: torch.Tensor, values_limit: int, fast: tuple[str, tuple[flo
     (then `_summarize` takes it). A few elements are added up in Python (doubles); more by numpy on the
     tensor's own memory, in its dtype like torch's own: a few µs instead of ~8 torch calls."""
     if not t.dim():  # a scalar (a loss, a scalar parameter's gradient): its one number
-        v = t.item()
-        if -_INF < v < _INF:
-            return TensorSummary((), fast[0], v if values_limit else None,
-                                 {"min": v, "max": v, "mean": v, "norm": abs(v), "nan": 0, "inf": 0})
-        return None
+        return _scalar_summary(t, values_limit, fast[0])
     try:
         a = (t.detach() if t.requires_grad else t).numpy()
     except (RuntimeError, TypeError):  # not on the CPU, not strided, a negative or conjugate view
@@ -137,6 +138,15 @@ def _fast_summary(t: torch.Tensor, values_limit: int, fast: tuple[str, tuple[flo
     if stats is None:
         return None
     return TensorSummary(a.shape, fast[0], a.tolist() if numel <= values_limit else None, stats)
+
+
+def _scalar_summary(t: torch.Tensor, values_limit: int, dtype: str) -> TensorSummary | None:
+    """A finite float scalar's summary (its one number), or None (NaN, Inf: the general path counts them)."""
+    v = t.item()
+    if -_INF < v < _INF:
+        return TensorSummary((), dtype, v if values_limit else None,
+                             {"min": v, "max": v, "mean": v, "norm": abs(v), "nan": 0, "inf": 0})
+    return None
 
 
 def _summarize(t: torch.Tensor, values_limit: int) -> TensorSummary:
