@@ -790,16 +790,9 @@ class _Capture:
         """The roots' ids and the leaves (id, tensor) their graph reaches, in walk order."""
         root_ids, stack, leaf_roots = self._walk_start(roots)
         leaves = dict(leaf_roots)
-        seen: set[int] = set()
-        while stack:
-            fn = stack.pop()
-            if id(fn) in seen:
-                continue
-            seen.add(id(fn))
+        for fn, _ in _walk(stack):
             if type(fn) is _ACCUMULATE_GRAD:
                 leaves[self._leaf_uid(fn.variable)] = fn.variable
-                continue
-            stack.extend(nf for nf, _ in fn.next_functions if nf is not None and id(nf) not in seen)
         return root_ids, list(leaves.items())
 
     def _emit(self, event: dict[str, Any]) -> None:
@@ -863,13 +856,8 @@ class _Capture:
         summed = False
         hooked: set[int] = set()
         hooked_leaves: set[str] = set()
-        seen: set[int] = set()
         read = self._saved if self.options.saved else None
-        while stack:
-            fn = stack.pop()
-            if id(fn) in seen:
-                continue
-            seen.add(id(fn))
+        for fn, nexts in _walk(stack):
             if type(fn) is _ACCUMULATE_GRAD:
                 var = fn.variable
                 uid = self._leaf_uid(var)
@@ -888,7 +876,6 @@ class _Capture:
             fns.append((label, fn))
             if read is not None:
                 saved[label] = read(fn)
-            nexts = fn.next_functions
             nexts_of.append((label, nexts))
             for nf, nr in nexts:
                 if nf is not None:
@@ -898,8 +885,6 @@ class _Capture:
                         summed = True
                     else:
                         receivers[key] = 1
-                    if id(nf) not in seen:
-                        stack.append(nf)
         # as `_summed_senders`: a node whose gradient is summed with another's at the receiving input, or
         # changed on the way by a hook on the receiving tensor
         posted = {label for label, nexts in nexts_of if any(
@@ -1515,6 +1500,23 @@ def _retains_graph(call: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     retain = args[first] if len(args) > first else kwargs.get("retain_graph")
     create = args[first + 1] if len(args) > first + 1 else kwargs.get("create_graph", False)
     return bool(retain) or bool(create)  # retain_graph=None means create_graph's value
+
+
+def _walk(stack: list[Any]) -> Iterator[tuple[Any, tuple[tuple[Any, int], ...]]]:
+    """Each node reachable from `stack` once, with its next functions (none for a leaf's AccumulateGrad),
+    depth first as the snapshot walks: a node's unseen next functions are pushed after it is yielded."""
+    seen: set[int] = set()
+    while stack:
+        fn = stack.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        if type(fn) is _ACCUMULATE_GRAD:
+            yield fn, ()
+            continue
+        nexts = fn.next_functions
+        yield fn, nexts
+        stack.extend(nf for nf, _ in nexts if nf is not None and id(nf) not in seen)
 
 
 def _creates_graph(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
