@@ -110,6 +110,14 @@ def test_no_finite_element_gives_only_counts(numel: int) -> None:
     assert s.stats == {"nan": numel - 1, "inf": 1}
 
 
+@pytest.mark.parametrize("shape", [(), (3,), (100,)])
+def test_meta_tensors_have_a_shape_and_no_numbers(shape: tuple[int, ...]) -> None:
+    t = torch.empty(shape, device="meta")
+    for take in (summarize, SummaryMemo().summarize):
+        s = take(t)
+        assert s.shape == shape and s.dtype == "float32" and s.values is None and s.stats == {}
+
+
 def test_empty_complex_and_sparse() -> None:
     empty = summarize(torch.zeros(0, 3))
     assert empty.shape == (0, 3) and empty.stats == {} and empty.numel == 0

@@ -53,9 +53,9 @@ _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]
 _next_seq = torch._C._autograd._get_sequence_nr  # the sequence number the next autograd node will get
 _detach = torch.Tensor.detach
 _NO_TORCH_FUNCTION = torch._C.DisableTorchFunction
-_ARRIVES_AS_GRAD: tuple[Any, ...] = ("arrives as .grad",)
+_ARRIVES_AS_GRAD: tuple[Any, ...] = ("arrives as .grad",)  # a leaf step whose gradient is read after the engine
 _NOTHING_SAVED: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
-_SEQUENCES = (tuple, list)  # a leaf step whose gradient is read after the engine
+_SEQUENCES = (tuple, list)
 
 
 @dataclass(frozen=True)

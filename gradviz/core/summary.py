@@ -141,7 +141,10 @@ def _fast_summary(t: torch.Tensor, values_limit: int, fast: tuple[str, tuple[flo
 
 
 def _scalar_summary(t: torch.Tensor, values_limit: int, dtype: str) -> TensorSummary | None:
-    """A finite float scalar's summary (its one number), or None (NaN, Inf: the general path counts them)."""
+    """A finite float scalar's summary (its one number), or None (NaN, Inf: the general path counts them;
+    a meta tensor: it has no number)."""
+    if t.is_meta:
+        return None
     v = t.item()
     if -_INF < v < _INF:
         return TensorSummary((), dtype, v if values_limit else None,
@@ -155,12 +158,14 @@ def _summarize(t: torch.Tensor, values_limit: int) -> TensorSummary:
     shape = tuple(t.shape)
     dt = t.dtype
     dtype = _DTYPE_NAMES.get(dt) or str(dt).removeprefix("torch.")
+    if t.is_meta:
+        return TensorSummary(shape, dtype, None, {})
     if not shape and t.is_floating_point() and t.layout == torch.strided:  # fast path: a scalar
         v = t.item()
         if math.isfinite(v):
             return TensorSummary(shape, dtype, v if values_limit else None,
                                  {"min": v, "max": v, "mean": v, "norm": abs(v), "nan": 0, "inf": 0})
-    if t.layout != torch.strided or t.is_quantized or t.device.type == "meta":
+    if t.layout != torch.strided or t.is_quantized:
         return TensorSummary(shape, dtype, None, {})
     if t.is_complex():
         return TensorSummary(shape, dtype, None, {**_torch_stats(t.abs()), "of": "abs"})
