@@ -1281,15 +1281,18 @@ TENTATIVE = src("""
             loss.backward()
         except RuntimeError:
             pass
+        gw, = torch.autograd.grad((w * x * b).pow(2).sum(), [w])
+        (w * b * b).sum().backward(inputs=[b])
         with torch.no_grad():
-            w.sub_(0.01 * w.grad)
+            w.sub_(0.01 * (w.grad + gw))
             w.grad = None
 
 
     for i in range(4):
         step(i)
     last = w * x
-    ((last * last).sum(){cut_last}).backward()
+    out = (last * last * b).sum(){cut_last}
+    {final}
     x.add_(1)
 """)
 
@@ -1311,20 +1314,27 @@ def _ids_in_order(p: Pass) -> Pass:
 
 @pytest.mark.parametrize("cut", ["", " + (h.detach() * b).sum()"], ids=["joined", "with-cuts"])
 @pytest.mark.parametrize("hold_bytes", [CaptureOptions.hold_bytes, 0], ids=["held", "settled-in-hooks"])
+@pytest.mark.parametrize("final", ["out.backward()", "gw, gb = torch.autograd.grad(out, [w, b])",
+                                   "out.backward(inputs=[w])"], ids=["backward", "grad", "inputs"])
 def test_a_tentative_pass_that_is_the_last_equals_the_one_recorded_in_full(
-        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, cut: str, hold_bytes: int) -> None:
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, cut: str, hold_bytes: int, final: str) -> None:
     """Passes beyond keep_first record only what the engine frees and their steps; the last one is made
     whole when the program ends. It is the pass a full snapshot would have recorded: the same nodes, saved
     values (x changes after the loop), edges, steps (a tensor hook, a custom Function, summed gradients, a
-    retained graph, a failed pass), names and leaf gradients; the others list the same leaf gradients."""
-    program = TENTATIVE.replace("{cut}", cut).replace("{cut_last}", cut.replace("h.", "last."))
+    retained graph, a failed pass, grad() and inputs=), names, leaf gradients and grad()'s results; the
+    others list the same leaf gradients."""
+    program = (TENTATIVE.replace("{cut}", cut).replace("{cut_last}", cut.replace("h.", "last."))
+               .replace("{final}", final))
     options = CaptureOptions(keep_first=0, hold_bytes=hold_bytes)
     tentative = capture(tmp_path, program, options=options)
     monkeypatch.setattr(_Capture, "tentative", False)
     full = capture(tmp_path, program, options=options)
     assert tentative.status == full.status == "ok", (tentative.error, full.error)
-    assert [p.detail for p in tentative.passes] == ["summary"] * 12 + ["full"]
-    assert [p.status for p in tentative.passes] == ["ok", "ok", "error"] * 4 + ["ok"]
+    assert [p.detail for p in tentative.passes] == ["summary"] * 20 + ["full"]
+    assert [p.status for p in tentative.passes] == ["ok", "ok", "error", "ok", "ok"] * 4 + ["ok"]
+    assert [p.call for p in tentative.passes] == ["backward"] * 3 + ["grad", "backward"] + ["backward"] * 3 + [
+        "grad", "backward"] + ["backward"] * 3 + ["grad", "backward"] + ["backward"] * 3 + ["grad", "backward"] + [
+        "grad" if "grad(" in final else "backward"]
     assert _ids_in_order(tentative.passes[-1]) == _ids_in_order(full.passes[-1])
     for a, b in zip(tentative.passes, full.passes, strict=True):
         assert [(g.name, g.before, g.after) for g in a.leaf_grads] == [(g.name, g.before, g.after) for g in b.leaf_grads]

@@ -675,8 +675,7 @@ class _Capture:
             # times).
             rec.names = self._names_in(frame, with_globals=index < self.options.keep_first)
             walked = None
-            if (self.tentative and index >= self.options.keep_first and call == "backward" and not rec.partial
-                    and not _creates_graph(args, kwargs)):
+            if self.tentative and index >= self.options.keep_first and not _creates_graph(call, args, kwargs):
                 walked = self._bare_snapshot(roots, rec)
             if walked is None:
                 rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
@@ -885,11 +884,13 @@ class _Capture:
                         summed = True
                     else:
                         receivers[key] = 1
-        # as `_summed_senders`: a node whose gradient is summed with another's at the receiving input, or
-        # changed on the way by a hook on the receiving tensor
+        # as `_summed_senders`: a node whose gradient is summed with another's at the receiving input, changed
+        # on the way by a hook on the receiving tensor, or sent to a leaf grad()/inputs= may not run
+        partial = rec.partial
         posted = {label for label, nexts in nexts_of if any(
-            nf is not None and (receivers[id(nf), nr] > 1 or id(nf) in hooked) for nf, nr in nexts)
-        } if summed or hooked else set()
+            nf is not None and (receivers[id(nf), nr] > 1 or id(nf) in hooked
+                                or (partial and type(nf) is _ACCUMULATE_GRAD)) for nf, nr in nexts)
+        } if summed or hooked or partial else set()
         rec.roots = root_ids
         rec.bare = _Bare(root_ids, start, fns, saved, hooked_leaves)
         return fns, posted
@@ -1519,9 +1520,10 @@ def _walk(stack: list[Any]) -> Iterator[tuple[Any, tuple[tuple[Any, int], ...]]]
         stack.extend(nf for nf, _ in nexts if nf is not None and id(nf) not in seen)
 
 
-def _creates_graph(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """Whether a backward call builds a graph of its gradients (create_graph=True)."""
-    return bool(args[3] if len(args) > 3 else kwargs.get("create_graph", False))
+def _creates_graph(call: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a backward/grad call builds a graph of its gradients (create_graph=True)."""
+    at = 3 if call == "backward" else 4  # grad(outputs, inputs, grad_outputs, retain_graph, create_graph)
+    return bool(args[at] if len(args) > at else kwargs.get("create_graph", False))
 
 
 def _tensor_args(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> list[torch.Tensor]:
