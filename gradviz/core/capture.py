@@ -679,10 +679,10 @@ class _Capture:
                 walked = self._bare_snapshot(roots, rec)
             if walked is None:
                 rec.nodes, rec.edges, rec.roots, fns = self._snapshot(roots)
-                posted = self._summed_senders(rec)
+                senders = [(uid, fn.next_functions) for uid, fn in fns if type(fn) is not _ACCUMULATE_GRAD]
             else:
-                fns, posted = walked
-            handles = self._hook(fns, rec, _retains_graph(call, args, kwargs), posted)
+                fns, senders = walked
+            handles = self._hook(fns, rec, _retains_graph(call, args, kwargs), _post_hooked(senders, rec.partial))
         try:
             result = self._run_engine(line, original, args, kwargs)
         except BaseException as e:
@@ -839,11 +839,12 @@ class _Capture:
             self._add_ghost(nodes, edges, uid, slot, origin, how, line)
         return nodes, edges, root_ids, fns
 
-    def _bare_snapshot(self, roots: list[torch.Tensor], rec: _PassRec) -> tuple[list[tuple[str, Any]], set[str]] | None:
-        """Walk the graph as a pass beyond `keep_first` needs it: the nodes to hook, what they saved (the
-        engine frees it), where a post hook is needed. Sets `rec.bare` and `rec.roots`; returns the nodes to
-        hook and the post-hooked ones, or None where the full snapshot must be taken now (a root that is a
-        leaf, a branch cut off by detach/no_grad joining the graph: its nodes are read as they are now)."""
+    def _bare_snapshot(self, roots: list[torch.Tensor], rec: _PassRec
+                       ) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]] | None:
+        """Walk the graph as a pass beyond `keep_first` needs it: the nodes to hook and what they saved (the
+        engine frees it). Sets `rec.bare` and `rec.roots`; returns the nodes to hook and each function node's
+        next functions, or None where the full snapshot must be taken now (a root that is a leaf, a branch cut
+        off by detach/no_grad joining the graph: its nodes are read as they are now)."""
         root_ids, stack, leaf_roots = self._walk_start(roots)
         if leaf_roots:
             return None
@@ -851,9 +852,6 @@ class _Capture:
         fns: list[tuple[str, Any]] = []
         nexts_of: list[tuple[str, Any]] = []
         saved: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-        receivers: dict[tuple[int, int], int] = {}
-        summed = False
-        hooked: set[int] = set()
         hooked_leaves: set[str] = set()
         read = self._saved if self.options.saved else None
         for fn, nexts in _walk(stack):
@@ -862,38 +860,18 @@ class _Capture:
                 uid = self._leaf_uid(var)
                 fns.append((uid, fn))
                 if var._backward_hooks:
-                    hooked.add(id(fn))
                     hooked_leaves.add(uid)
                 continue
-            meta = fn.metadata
-            if meta:
-                if _CUTS_KEY in meta:
-                    return None
-                if _HOOKED_KEY in meta:
-                    hooked.add(id(fn))
+            if _CUTS_KEY in fn.metadata:
+                return None
             label = f"#{len(fns)}"
             fns.append((label, fn))
             if read is not None:
                 saved[label] = read(fn)
             nexts_of.append((label, nexts))
-            for nf, nr in nexts:
-                if nf is not None:
-                    key = (id(nf), nr)
-                    if key in receivers:
-                        receivers[key] += 1
-                        summed = True
-                    else:
-                        receivers[key] = 1
-        # as `_summed_senders`: a node whose gradient is summed with another's at the receiving input, changed
-        # on the way by a hook on the receiving tensor, or sent to a leaf grad()/inputs= may not run
-        partial = rec.partial
-        posted = {label for label, nexts in nexts_of if any(
-            nf is not None and (receivers[id(nf), nr] > 1 or id(nf) in hooked
-                                or (partial and type(nf) is _ACCUMULATE_GRAD)) for nf, nr in nexts)
-        } if summed or hooked or partial else set()
         rec.roots = root_ids
         rec.bare = _Bare(root_ids, start, fns, saved, hooked_leaves)
-        return fns, posted
+        return fns, nexts_of
 
     def _expand(self, rec: _PassRec) -> None:
         """A tentative pass is the last one after all: give it the nodes and edges a full snapshot would have
@@ -1079,20 +1057,6 @@ class _Capture:
                 if retained:
                     handles.append(handle)
         return handles
-
-    def _summed_senders(self, rec: _PassRec) -> set[str]:
-        """Nodes that send a gradient into an input slot that also receives from another edge, into a node
-        whose tensor the user hooked (`y.register_hook(f)` may change the gradient on its way), or into a leaf
-        when the call may not run the leaf's node (`grad()` with `create_graph=True` does not): only their post
-        hook knows what they sent."""
-        receivers: dict[tuple[str, int], int] = {}
-        for e in rec.edges or ():
-            if e[3] == "grad":
-                receivers[e[1], e[6]] = receivers.get((e[1], e[6]), 0) + 1
-        nodes = rec.nodes or {}
-        partial = rec.partial
-        return {e[0] for e in rec.edges or () if e[3] == "grad" and (
-            receivers[e[1], e[6]] > 1 or nodes[e[1]].hooked or (partial and nodes[e[1]].type == "AccumulateGrad"))}
 
     def _store(self, rec: _PassRec) -> None:
         """End of a pass: keep its tensors by reference (leaves' gradients, which user code changes next, were
@@ -1497,10 +1461,9 @@ def _backward_inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 def _retains_graph(call: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether this backward/grad call keeps its graph (retain_graph, or create_graph that implies it)."""
-    first = 2 if call == "backward" else 3  # backward(tensors, grad_tensors, retain_graph, create_graph)
-    retain = args[first] if len(args) > first else kwargs.get("retain_graph")
-    create = args[first + 1] if len(args) > first + 1 else kwargs.get("create_graph", False)
-    return bool(retain) or bool(create)  # retain_graph=None means create_graph's value
+    at = 2 if call == "backward" else 3  # backward(tensors, grad_tensors, retain_graph, create_graph)
+    retain = args[at] if len(args) > at else kwargs.get("retain_graph")
+    return bool(retain) or _creates_graph(call, args, kwargs)  # retain_graph=None means create_graph's value
 
 
 def _walk(stack: list[Any]) -> Iterator[tuple[Any, tuple[tuple[Any, int], ...]]]:
@@ -1518,6 +1481,27 @@ def _walk(stack: list[Any]) -> Iterator[tuple[Any, tuple[tuple[Any, int], ...]]]
         nexts = fn.next_functions
         yield fn, nexts
         stack.extend(nf for nf, _ in nexts if nf is not None and id(nf) not in seen)
+
+
+def _post_hooked(senders: Iterable[tuple[str, tuple[tuple[Any, int], ...]]], partial: bool) -> set[str]:
+    """Of the function nodes (label, next functions), those whose post hook must record what they send: into
+    an input slot that also receives from another edge, into a node whose tensor the user hooked
+    (`y.register_hook(f)` may change the gradient on its way), or into a leaf when the call may not run the
+    leaf's node (grad(), inputs=). Elsewhere the receiving node's pre hook sees what was sent."""
+    senders = list(senders)
+    receivers: dict[tuple[int, int], int] = {}
+    for _, nexts in senders:
+        for nf, nr in nexts:
+            if nf is not None:
+                receivers[id(nf), nr] = receivers.get((id(nf), nr), 0) + 1
+
+    def changes_on_the_way(nf: Any) -> bool:
+        if type(nf) is _ACCUMULATE_GRAD:
+            return partial or bool(nf.variable._backward_hooks)
+        return _HOOKED_KEY in nf.metadata
+
+    return {label for label, nexts in senders if any(
+        nf is not None and (receivers[id(nf), nr] > 1 or changes_on_the_way(nf)) for nf, nr in nexts)}
 
 
 def _creates_graph(call: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

@@ -66,11 +66,6 @@ class SummaryMemo:
         if _TORCH_FUNCTION_ON():
             with _NO_TORCH_FUNCTION():
                 return self._lookup(t, values_limit)
-        if not t.dim():  # a scalar (a loss, a scalar parameter's gradient): its one number, nothing to look up
-            fast = _FAST.get(t.dtype)
-            s = None if fast is None else _scalar_summary(t, values_limit, fast[0])
-            if s is not None:
-                return s
         return self._lookup(t, values_limit)
 
     def _lookup(self, t: torch.Tensor, values_limit: int) -> TensorSummary:
@@ -161,10 +156,9 @@ def _summarize(t: torch.Tensor, values_limit: int) -> TensorSummary:
     if t.is_meta:
         return TensorSummary(shape, dtype, None, {})
     if not shape and t.is_floating_point() and t.layout == torch.strided:  # fast path: a scalar
-        v = t.item()
-        if math.isfinite(v):
-            return TensorSummary(shape, dtype, v if values_limit else None,
-                                 {"min": v, "max": v, "mean": v, "norm": abs(v), "nan": 0, "inf": 0})
+        scalar = _scalar_summary(t, values_limit, dtype)
+        if scalar is not None:
+            return scalar
     if t.layout != torch.strided or t.is_quantized:
         return TensorSummary(shape, dtype, None, {})
     if t.is_complex():
