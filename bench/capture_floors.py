@@ -4,9 +4,11 @@ A trace needs a `TorchFunctionMode` that sees every op (lines, modules, cut bran
 engine pre hook per node (the engine's own order, and what arrives at each node), and each step's gradients
 held until they are summarised (a pass beyond `keep_first` may be the last one, kept in full). Each row adds
 one of them, doing nothing else, to the row above, then a bare record of each pass (the graph, saved values
-and steps as tuples: no names, lines, summaries or checks); then gradviz itself, with and without
-`keep_last`. What a row costs over the one above is what that piece alone costs: no design that keeps it
-can be cheaper.
+and steps as tuples: no names, lines, summaries or checks), then the numbers a trace shows: each step's
+gradients, each leaf's and each saved value summarised by gradviz's own summariser as the engine goes (and
+that again with the summaries on a second thread); then gradviz itself, with and without `keep_last`. What
+a row costs over the one above is what that piece alone costs: no design that keeps it can be cheaper.
+Hooked passes run with the cyclic GC off, as gradviz records them.
 
 All variants run in one process, taking turns each round (median of `--rounds`), torch single-threaded and
 the imports frozen out of the GC as in the worker. The machine is shared and noisy: read the ratios of one
@@ -18,11 +20,13 @@ run against each other, never against another day's.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import gc
 import io
 import json
 import statistics
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,6 +36,7 @@ from capture_overhead import POLY, TIMED
 from torch.overrides import TorchFunctionMode
 
 from gradviz.core.capture import CaptureOptions, run_program
+from gradviz.core.summary import SummaryMemo
 
 
 def _transformer(layers: int) -> str:
@@ -60,14 +65,19 @@ def _saved_names(fn: Any) -> list[str]:
 
 
 @contextlib.contextmanager
-def _hooked_backward(hold: bool, record: bool = False) -> Iterator[None]:
+def _hooked_backward(hold: bool, record: bool = False, summarise: str = "") -> Iterator[None]:
     """Every `torch.autograd.backward` (so every `Tensor.backward`) walks its graph, puts a pre hook on each
     node and takes them off after; with `hold`, the hooks keep what arrives at each function node until the
     next pass starts (not at leaves: a held gradient would make AccumulateGrad copy it; gradviz holds none).
     With `record`, the bare minimum a full record needs too: per node its type, sequence number, edges and
-    saved values, per step the node's index and what arrived (no names, lines, summaries or checks)."""
+    saved values, per step the node's index and what arrived (no names, lines, summaries or checks). With
+    `summarise="hook"`, each step's hook also summarises what arrived and what its node saved (gradviz's
+    summaries and memo: the numbers a trace shows, leaves' gradients included) and lets the tensors go, as
+    gradviz does past its hold budget; with "thread", the hook hands them to a second thread that summarises them while the engine
+    goes on (the pass ends when it has caught up): the machine's second core, against the GIL."""
     original = torch.autograd.backward
     held: list[Any] = []
+    memo = SummaryMemo()
     accumulate = torch._C._functions.AccumulateGrad
 
     def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
@@ -90,22 +100,79 @@ def _hooked_backward(hold: bool, record: bool = False) -> Iterator[None]:
                     with contextlib.suppress(Exception):
                         saved.append(getattr(fn, name))
                 held.append((fn, type(fn).__name__, fn._sequence_nr(), nexts, saved))
-                hook = (lambda grads, i=index: held.append((i, grads))) if keep else (lambda grads: None)
+                if summarise and type(fn) is accumulate:
+                    # a leaf's gradient is summarised at once (held, AccumulateGrad would copy it): the
+                    # .grad it becomes is the same memory, which the memo knows
+                    hook = _summarising_hook(held, index, saved, memo.summarize)
+                elif summarise == "hook":
+                    hook = _summarising_hook(held, index, saved, memo.summarize) if keep else (lambda grads: None)
+                elif summarise == "thread":
+                    hook = (lambda grads, i=index, s=saved: _QUEUE.append((i, grads, s))) if keep else (
+                        lambda grads: None)
+                else:
+                    hook = (lambda grads, i=index: held.append((i, grads))) if keep else (lambda grads: None)
             else:
                 hook = held.append if keep else (lambda grads: None)
             handles.append(fn.register_prehook(hook))
             stack.extend(nf for nf, _ in nexts if nf is not None and id(nf) not in seen)
+        worker = _Summariser(held, memo.summarize) if summarise == "thread" else None
+        gc_was_on = gc.isenabled()
+        gc.disable()  # as gradviz records a pass: no full collections over the model's objects
         try:
             return original(tensors, *args, **kwargs)
         finally:
+            if worker is not None:
+                worker.finish()
             for h in handles:
                 h.remove()
+            if gc_was_on:
+                gc.enable()
 
     torch.autograd.backward = backward
     try:
         yield
     finally:
         torch.autograd.backward = original
+
+
+def _summarising_hook(held: list[Any], index: int, saved: list[Any], summ: Callable[[Any], Any]
+                      ) -> Callable[[Any], None]:
+    def hook(grads: Any) -> None:
+        with torch._C.DisableTorchFunction():
+            held.append((index, [None if g is None else summ(g) for g in grads],
+                         [summ(v) if isinstance(v, torch.Tensor) else v for v in saved]))
+        saved.clear()
+    return hook
+
+
+_QUEUE: collections.deque[Any] = collections.deque()
+
+
+class _Summariser(threading.Thread):
+    """Summarises what the hooks queue, on a thread of its own, until `finish` has let it catch up."""
+
+    def __init__(self, held: list[Any], summ: Callable[[Any], Any]) -> None:
+        super().__init__(daemon=True)
+        self.held, self.summ, self.done = held, summ, False
+        self.start()
+
+    def run(self) -> None:
+        queue, summ = _QUEUE, self.summ
+        with torch._C.DisableTorchFunction():
+            while True:
+                if not queue:
+                    if self.done:
+                        return
+                    time.sleep(0.0002)  # releases the GIL for the engine's hooks
+                    continue
+                index, grads, saved = queue.popleft()
+                self.held.append((index, [None if g is None else summ(g) for g in grads],
+                                  [summ(v) if isinstance(v, torch.Tensor) else v for v in saved]))
+                saved.clear()
+
+    def finish(self) -> None:
+        self.done = True
+        self.join()
 
 
 def _run(source: str) -> dict[str, float]:
@@ -138,6 +205,8 @@ VARIANTS: dict[str, Callable[[str], dict[str, float]]] = {
     "+ no-op pre hook per node": _with(_NoOpMode, lambda: _hooked_backward(hold=False)),
     "+ holding what arrives": _with(_NoOpMode, lambda: _hooked_backward(hold=True)),
     "+ a bare record of each pass": _with(_NoOpMode, lambda: _hooked_backward(hold=True, record=True)),
+    "+ summaries as it goes": _with(_NoOpMode, lambda: _hooked_backward(hold=True, record=True, summarise="hook")),
+    "  (on a second thread)": _with(_NoOpMode, lambda: _hooked_backward(hold=True, record=True, summarise="thread")),
     "gradviz, keep_last=False": _gradviz(keep_last=False),
     "gradviz (default)": _gradviz(keep_last=True),
 }
