@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, 
             failures: list[object] = []
             window.controller.running_changed.connect(lambda running: None if running else loop.quit())
             window.controller.run_failed.connect(failures.append)
+            deadline = time.monotonic() + timeout
             QTimer.singleShot(int(timeout * 1000), loop.quit)
             started = window.run_program()
             if started:
@@ -93,6 +95,7 @@ def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, 
                 if not 0 <= pass_index < count:
                     raise ShotError(f"--pass {pass_index + 1} does not exist: the run made {count} pass(es)")
                 window.stepper.set_pass(pass_index)
+            _wait_for_layout(window, deadline)
             total = window.stepper.step_count()
             k = total if step is None else (total + 1 + step if step < 0 else step)
             window.stepper.set_step(k)
@@ -119,6 +122,24 @@ def take_shot(file: str | Path, output: str | Path, *, step: int | None = None, 
             window.deleteLater()
             app.processEvents()
             install_language(previous)
+
+
+def _wait_for_layout(window, deadline: float) -> None:  # noqa: ANN001 (MainWindow)
+    """Wait for the graph's background layout (passes of more than a few dozen nodes) to be shown, so the
+    picture is the graph and not the "Laying out…" notice; a layout still running at `deadline` is an error."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    view = window.graph_view
+    while view.is_busy():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            view.cancel_layout()
+            raise ShotError("the graph's layout did not finish within the timeout")
+        loop = QEventLoop()
+        view.busy_changed.connect(loop.quit)
+        QTimer.singleShot(int(min(left, 0.25) * 1000) + 1, loop.quit)
+        loop.exec()
+        view.busy_changed.disconnect(loop.quit)
 
 
 def _settle(app) -> None:  # noqa: ANN001 (QApplication)

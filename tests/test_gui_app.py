@@ -300,3 +300,28 @@ def test_qt_bindings_count_references_to_none_and_bools(qapp):
         emitter.flag.emit(True)
     assert sys.getrefcount(None) - none_before > -50
     assert sys.getrefcount(True) - true_before > -50
+
+
+def test_shot_waits_for_a_background_layout(qapp, tmp_path, monkeypatch):
+    """Passes of more than a few dozen nodes are laid out off the GUI thread: the shot must show the graph,
+    not the "Laying out…" notice."""
+    from gradviz import shot
+    from gradviz.gui.mainwindow import BACKGROUND_LAYOUT_NODES, MainWindow
+
+    program = tmp_path / "chain.py"
+    program.write_text("import torch\nx = torch.ones(3, requires_grad=True)\ny = x\n"
+                       f"for _ in range({BACKGROUND_LAYOUT_NODES + 10}):\n    y = y * 1.01\n"
+                       "y.sum().backward()\n", encoding="utf-8")
+    seen: list[tuple[bool, int]] = []
+    grab = MainWindow.grab
+
+    def grab_and_look(self, *args):
+        view = self.graph_view
+        seen.append((view.is_busy(), len(view.graph.nodes)))
+        return grab(self, *args)
+
+    monkeypatch.setattr(MainWindow, "grab", grab_and_look)
+    result = shot.take_shot(program, tmp_path / "chain.png", step=5, size=(900, 600))
+    assert result.status == "ok" and result.steps > BACKGROUND_LAYOUT_NODES
+    [(busy, drawn)] = seen
+    assert not busy and drawn > BACKGROUND_LAYOUT_NODES
