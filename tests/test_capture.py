@@ -524,6 +524,46 @@ def test_module_parameter_names_and_node_modules(tmp_path: Any) -> None:
     assert all(n.module is None for n in p.nodes if n.line == extra_line)
 
 
+LIBRARY_CALLS = src("""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0)
+    lin = torch.nn.Linear(8, 8)
+    x = torch.randn(3, 2, 8)
+    w = torch.randn(8, 8, requires_grad=True)
+    enc = layer(x)
+    h = enc
+    made = []
+    for _ in range(2):
+        h = lin(h)
+        made.append(h.grad_fn.name())
+    for _ in range(2):
+        h = F.linear(h, w)
+        made.append(h.grad_fn.name())
+    loss = layer(h).pow(2).mean()
+    loss.backward()
+""")
+
+
+def test_a_statement_names_only_the_value_a_library_call_returns(tmp_path: Any) -> None:
+    """Ops inside torch's own modules run on the user's line; only the module's result is the value the
+    statement assigns (the layer's additions, ReLU and norms are not `loss`)."""
+    trace = capture(tmp_path, LIBRARY_CALLS)
+    assert_ok(trace)
+    p = trace.passes[0]
+    named = {name: [n for n in p.nodes if name in n.names and n.kind != "leaf"] for name in ("enc", "h", "loss")}
+    assert [n.type for n in named["loss"]] == ["MeanBackward0"]
+    [enc] = named["enc"]
+    assert enc.type == "NativeLayerNormBackward0" and enc.module == "layer.norm2"
+    ns = plain(LIBRARY_CALLS)
+    assert enc.id in {n.id for n in p.nodes if n.type == ns["enc"].grad_fn.name()}
+    # every iteration's result is `h`, the module's (lin) and the function's (F.linear), and nothing else
+    assert sorted(n.type for n in named["h"]) == sorted(ns["made"])
+    assert {n.line for n in named["h"]} == {line_of(LIBRARY_CALLS, "h = lin(h)"), line_of(LIBRARY_CALLS, "h = F.linear(h, w)")}
+
+
 def test_final_grads_keys_for_params_lists_and_dicts(tmp_path: Any) -> None:
     trace = capture(tmp_path, MODULES)
     ns = plain(MODULES)

@@ -277,6 +277,9 @@ class _Capture:
         self._span_frame: int | None = None
         self._span_line: int | None = None
         self._span_lasti = -1
+        # whether the last span was made inside a library call (an nn.Module's forward) that the user's
+        # statement has not returned from yet: the next op of that call makes it not the value assigned
+        self._span_inside = False
         self._local = threading.local()
         self._lock = threading.RLock()
         self._type_saved_attrs: dict[type, list[str]] = {}
@@ -389,6 +392,20 @@ class _Capture:
     def _watching(self) -> _Watching:
         return _Watching(self)
 
+    def _statement_frame(self, frame: Any) -> tuple[Any, bool]:
+        """The user's frame whose statement an op outside the user's file belongs to, and whether the op ran
+        inside a library call that statement made (an nn.Module's forward, not just gradviz's own wrappers)."""
+        inside = False
+        filename = self.filename
+        if frame.f_code.co_filename == _OVERRIDES_FILE and frame.f_back is not None:
+            # a torch function written in Python (F.multi_head_attention_forward) reached the mode whole
+            # through handle_torch_function: one op of whoever called it
+            frame = frame.f_back.f_back
+        while frame is not None and frame.f_code.co_filename != filename:
+            inside = inside or frame.f_code.co_filename != _THIS_FILE
+            frame = frame.f_back
+        return frame, inside
+
     def _user_frame(self, depth: int = 2) -> Any:
         """The innermost frame running the user's file, or None."""
         f: types.FrameType | None = sys._getframe(depth)
@@ -481,8 +498,9 @@ class _Capture:
             self._span_frame = None
             return
         frame = sys._getframe(2)
+        inside = False
         if frame.f_code.co_filename != self.filename:
-            frame = self._user_frame(3)
+            frame, inside = self._statement_frame(frame)
         module = self._module_name() if self._module_stack else None
         if frame is None:
             self._span_starts.append(seq)
@@ -491,14 +509,17 @@ class _Capture:
             return
         lasti = frame.f_lasti
         line = self._line_at(frame.f_code, lasti)
-        if self._span_frame == id(frame) and self._span_line == line and self._span_lasti < lasti:
+        if self._span_frame == id(frame) and self._span_line == line and (
+                self._span_lasti < lasti or inside and self._span_inside and self._span_lasti == lasti):
             prev = self._spans[-1]  # an earlier op of the same statement: not the value assigned
             self._span_lasti = lasti
+            self._span_inside = inside
             if prev[1] == seq and prev[3] == module:
                 prev[1] = end
                 return
             prev[4] = False
         self._span_frame, self._span_line, self._span_lasti = id(frame), line, lasti
+        self._span_inside = inside
         self._span_starts.append(seq)
         self._spans.append([seq, end, line, module, True])
 
@@ -621,6 +642,8 @@ class _Capture:
     def _pop_module(self, module: torch.nn.Module, *_: Any) -> None:
         if self._module_stack and self._module_stack[-1] is module:
             self._module_stack.pop()
+            if not self._module_stack:
+                self._span_inside = False  # the call returned: its last node may be the value assigned
 
     # ---------------------------------------------------------------- passes
 
