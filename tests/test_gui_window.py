@@ -298,3 +298,25 @@ def test_keep_last_pass_in_full_is_a_remembered_run_option(window, qtbot):
     assert window.settings.keep_last()
     trace = run(qtbot, window, source=loop)
     assert [p.detail for p in trace.passes] == ["full"] * 10 + ["summary", "full"]
+
+
+def test_the_window_with_the_lessons_dock_fits_a_1024_pixel_screen(window, qtbot):
+    """A classroom projector is often 1024 px wide: long step captions and pass headings give up their width
+    (elided, whole in the tooltip) instead of pushing the window past the screen."""
+    size, caption = window.size(), window.stepper.caption
+    before = caption.text()
+    try:
+        window.resize(1024, 640)
+        window.lesson_dock.show()
+        qtbot.wait(50)
+        assert window.minimumSizeHint().width() <= 1000
+        long_text = "step 14401 / 14401 · AccumulateGrad (net.layers.0.self_attn.in_proj_weight)" * 2
+        caption.setText(long_text)
+        qtbot.wait(50)
+        assert window.minimumSizeHint().width() <= 1000 and window.width() <= 1024
+        assert caption.text() == caption.toolTip() == long_text and caption.elided()
+        assert window.stepper.slider.width() >= 90
+    finally:
+        caption.setText(before)
+        window.lesson_dock.hide()
+        window.resize(size)

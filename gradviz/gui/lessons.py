@@ -87,7 +87,7 @@ class LessonPanel(QWidget):
         self.lesson_box = QComboBox(self)
         self.lesson_box.setObjectName("lessonBox")
         self.lesson_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.lesson_box.setMinimumContentsLength(16)
+        self.lesson_box.setMinimumContentsLength(6)
         self.lesson_box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         for i, lesson in enumerate(self._lessons):
             self.lesson_box.addItem(f"{i + 1}. {lesson.title_zh} · {lesson.title_en}", i)
@@ -404,7 +404,7 @@ class LessonDock(QDockWidget):
         self.setObjectName("lessonsDock")
         self.panel = LessonPanel(window, parent=self)
         self.setWidget(self.panel)
-        self.setMinimumWidth(320)
+        self.setMinimumWidth(250)
         self.toggle_action = self.toggleViewAction()
         self.toggle_action.setObjectName("lessonsAction")
         self.toggle_action.setShortcut(QKeySequence("Ctrl+L"))

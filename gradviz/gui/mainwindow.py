@@ -48,6 +48,7 @@ from gradviz.core.trace import ErrorInfo, Pass, Trace
 from gradviz.gui.classroom import install_classroom
 from gradviz.gui.controller import RunController
 from gradviz.gui.editor import CodeEditor
+from gradviz.gui.elided import ElidedLabel
 from gradviz.gui.examples import Example, list_examples
 from gradviz.gui.graphview import GraphView
 from gradviz.gui.i18n import LANGUAGES, QT_TRANSLATE_NOOP, TextKeeper, current_language, install_language
@@ -163,6 +164,7 @@ class MainWindow(QMainWindow):
                          QT_TRANSLATE_NOOP("MainWindow", "Find node: variable or op (Ctrl+F)"))
         self.search_box.setClearButtonEnabled(True)
         self.search_box.setMaximumWidth(280)
+        self.search_box.setMinimumWidth(110)
         self.search_box.textChanged.connect(self.find_nodes)
         self.search_box.returnPressed.connect(self.next_search_hit)
         self.search_count = QLabel("")
@@ -175,12 +177,13 @@ class MainWindow(QMainWindow):
         graph_col.setSpacing(0)
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 4)
-        self.graph_title = QLabel(self.tr("Run a program to see its autograd graph"))
+        self.graph_title = ElidedLabel(self.tr("Run a program to see its autograd graph"), min_chars=8)
         self.graph_title.setObjectName("graphTitle")
         font = self.graph_title.font()
         font.setBold(True)
         self.graph_title.setFont(font)
         bar.addWidget(self.graph_title, 1)
+        bar.addSpacing(8)
         bar.addWidget(self.search_count)
         bar.addWidget(self.search_box)
         for name, text, tip, slot in (

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from gradviz.core.trace import Pass, Trace
+from gradviz.gui.elided import ElidedLabel
 from gradviz.gui.i18n import QT_TRANSLATE_NOOP
 
 translate = QCoreApplication.translate  # pyside6-lupdate extracts translate("Context", "text") calls
@@ -150,8 +151,10 @@ class Stepper(QWidget):
         self.pass_selector = QComboBox(self)
         self.pass_selector.setObjectName("passSelector")
         self.pass_selector.setAccessibleName("passSelector")
-        self.pass_selector.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.pass_selector.setMinimumWidth(200)
+        # as wide as a pass's heading needs, down to a short one in a narrow window (the list shows them whole)
+        self.pass_selector.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.pass_selector.setMinimumContentsLength(8)
+        self.pass_selector.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.pass_selector.currentIndexChanged.connect(self._on_pass_selected)
 
         self.first_button = self._button("firstButton", "first", self.first)
@@ -167,6 +170,7 @@ class Stepper(QWidget):
         self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.slider.setTickInterval(1)
         self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.slider.setMinimumWidth(90)  # the caption gives up its width first
         self.slider.valueChanged.connect(self.set_step)
 
         self.speed_box = QComboBox(self)
@@ -176,9 +180,8 @@ class Stepper(QWidget):
         self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
         self.speed_box.currentIndexChanged.connect(lambda i: self.set_speed(SPEEDS[i]))
 
-        self.caption = QLabel(self)
+        self.caption = ElidedLabel(parent=self, min_chars=12, max_chars=48)
         self.caption.setObjectName("stepCaption")
-        self.caption.setMinimumWidth(260)
         font = self.caption.font()
         font.setBold(True)
         self.caption.setFont(font)
