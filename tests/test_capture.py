@@ -1562,3 +1562,41 @@ def test_program_runs_as_a_real_main_module_so_pickle_finds_its_classes(tmp_path
     assert trace.status == "ok", trace.error
     assert trace.stdout.split() == ["Box", "42"]
     assert sys.modules["__main__"].__dict__.get("Box") is None
+
+
+DATA_UPDATES = src("""
+    import torch
+
+    w = torch.ones(100, requires_grad=True)
+    x = torch.arange(100.0)
+    seen_w, seen_grad = [], []
+    for _ in range(3):
+        seen_w.append(w.detach().clone())
+        loss = (w * x).sum()
+        loss.backward()
+        seen_grad.append(w.grad.detach().clone())
+        w.data -= 0.01 * w.grad
+        w.grad.data.zero_()
+    d = w.data
+    d.mul_(2)
+    w.data = torch.full((100,), 3.0)
+""")
+
+
+def test_changes_through_data_are_seen(tmp_path: Any) -> None:
+    """`w.data -= ...`, `w.grad.data.zero_()` and `w.data = t` change values without bumping the version
+    counter a cached summary is checked by: every pass shows the values of its own time (D2L-style updates
+    on a 100-element weight, past the size where values are copied outright)."""
+    trace = capture(tmp_path, DATA_UPDATES)
+    assert_ok(trace)
+    ns = plain(DATA_UPDATES)
+    assert len(trace.passes) == 3
+    for i, p in enumerate(trace.passes):
+        assert_same(node_named(p, "w").tensor, ns["seen_w"][i])
+        g = leaf_grad(p, "w")
+        if i == 0:
+            assert g.before is None
+        else:
+            assert_same(g.before, torch.zeros(100))
+        assert_same(g.after, ns["seen_grad"][i])
+    assert_same(trace.final_grads["w"], ns["w"].grad)

@@ -44,6 +44,7 @@ _OVERRIDES_FILE = torch.overrides.__file__
 _ORIGINAL_BACKWARD = torch.autograd.backward
 _ORIGINAL_GRAD = torch.autograd.grad
 _DATA_GETTER = torch.Tensor.data.__get__  # type: ignore[attr-defined]  # the getset's getter, as the mode sees it
+_DATA_SETTER = torch.Tensor.data.__set__  # type: ignore[attr-defined]
 _REGISTER_HOOK = torch.Tensor.register_hook
 _HOOKED_KEY = "gradviz.hooked"  # node metadata: the user hooked the tensor it makes (its gradient may change)
 _INPLACE_DUNDERS = frozenset({"__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__",
@@ -380,6 +381,8 @@ class _Capture:
                 out = func(*args)
             if out is None:
                 return out
+            if kind == _DATA and isinstance(out, torch.Tensor):
+                capture._memo.distrust(out)  # what changes through it bumps no version the memo could check
             if self.main and not capture._cut:
                 if _next_seq() != seq:
                     capture._add_span(seq)  # the common case: nodes, tagged lazily from this span
@@ -1369,6 +1372,8 @@ def _classify(func: Any) -> int:
         kind = _TENSOR_HOOK
     elif func == _DATA_GETTER:
         kind = _DATA
+    elif func == _DATA_SETTER:
+        kind = _MUTATES  # `w.data = t`: w's values change without its version counter
     elif name == "__get__":
         kind = _GETTER
     elif (name.endswith("_") and not name.endswith("__")) or name in _INPLACE_DUNDERS:

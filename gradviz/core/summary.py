@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import weakref
 from operator import mul as _MUL
@@ -58,6 +59,36 @@ class SummaryMemo:
         # were kept); the key is the memory (first element's address, numel, dtype) of a dense tensor, else
         # the tensor object itself
         self._seen: dict[Any, tuple[weakref.ref[torch.Tensor], int, TensorSummary, Any]] = {}
+        # byte ranges of storages reached through a `.data` alias: its changes bump no version counter the
+        # tensors there share, so their summaries are never reused (sorted, disjoint [start, end) pairs)
+        self._distrusted: list[tuple[int, int]] = []
+
+    def distrust(self, t: torch.Tensor) -> None:
+        """`t` is a `.data` alias: forget the summaries of its storage's memory, and take none from it again."""
+        try:
+            storage = t.untyped_storage()
+            start = storage.data_ptr()
+            end = start + storage.nbytes()
+        except (RuntimeError, NotImplementedError, TypeError):  # no storage (a sparse or a meta tensor)
+            return
+        if start == end or self._distrusted_at(start) and self._distrusted_at(end - 1):
+            return
+        spans = [(a, b) for a, b in self._distrusted if b < start or a > end]
+        merged = [(a, b) for a, b in self._distrusted if not (b < start or a > end)]
+        spans.append((min([start, *(a for a, _ in merged)]), max([end, *(b for _, b in merged)])))
+        self._distrusted = sorted(spans)
+        for key in [k for k, hit in self._seen.items() if self._covers(k, hit[0](), start, end)]:
+            del self._seen[key]
+
+    @staticmethod
+    def _covers(key: Any, held: torch.Tensor | None, start: int, end: int) -> bool:
+        ptr = key[0] if type(key) is tuple else (held.data_ptr() if held is not None else None)
+        return held is None or ptr is not None and start <= ptr < end
+
+    def _distrusted_at(self, ptr: int) -> bool:
+        spans = self._distrusted
+        i = bisect.bisect_right(spans, (ptr, _INF)) - 1
+        return i >= 0 and ptr < spans[i][1]
 
     def summarize(self, t: torch.Tensor, values_limit: int = VALUES_LIMIT) -> TensorSummary:
         """`summarize(t)`, or the summary of a live, unchanged tensor over the same elements."""
@@ -73,6 +104,8 @@ class SummaryMemo:
         numel = t.numel()
         if numel <= _PY_STATS_LIMIT or t.layout != torch.strided or not t.is_cpu:
             return _summarize_plain(t, values_limit)  # a few numbers cost no more than looking them up
+        if self._distrusted and self._distrusted_at(t.data_ptr()):
+            return _summarize_plain(t, values_limit)
         key: Any = (t.data_ptr(), numel, t.dtype, values_limit) if _dense(t) and not t.is_neg() else id(t)
         version = t._version
         hit = self._seen.get(key)
