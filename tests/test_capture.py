@@ -1600,3 +1600,35 @@ def test_changes_through_data_are_seen(tmp_path: Any) -> None:
             assert_same(g.before, torch.zeros(100))
         assert_same(g.after, ns["seen_grad"][i])
     assert_same(trace.final_grads["w"], ns["w"].grad)
+
+
+UNUSUAL_TENSORS = src("""
+    import torch
+
+    i = torch.tensor([[0, 1, 1], [2, 0, 2]])
+    v = torch.tensor([3.0, 4.0, 5.0], requires_grad=True)
+    d = torch.tensor([[1.0], [2.0], [3.0]], requires_grad=True)
+    torch.sparse.mm(torch.sparse_coo_tensor(i, v, (2, 3)), d).sum().backward()
+    emb = torch.nn.Embedding(10, 3, sparse=True)
+    emb(torch.tensor([1, 1, 4])).sum().backward()
+    a = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = torch.tensor([4.0, 5.0], requires_grad=True)
+    nt = torch.nested.as_nested_tensor([a, b], layout=torch.jagged)
+    (nt * 2).values().sum().backward()
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    jac, = torch.autograd.grad(x ** 2, x, grad_outputs=torch.eye(3), is_grads_batched=True)
+""")
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")
+def test_sparse_nested_and_batched_gradients_never_break_the_program(tmp_path: Any) -> None:
+    """Gradients gradviz cannot read element by element (sparse, nested, vmap-batched) get a summary without
+    statistics; the program runs as it does without gradviz and every pass is kept."""
+    trace = capture(tmp_path, UNUSUAL_TENSORS)
+    assert_ok(trace)
+    ns = plain(UNUSUAL_TENSORS)
+    assert [(p.call, p.status) for p in trace.passes] == [("backward", "ok")] * 3 + [("grad", "ok")]
+    for name in ("v", "d", "a", "b"):
+        assert_same(trace.final_grads[name], ns[name].grad)
+    assert all(p.steps for p in trace.passes)
+    assert_same(trace.passes[3].results[0], ns["jac"])

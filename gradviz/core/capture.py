@@ -1049,7 +1049,10 @@ class _Capture:
             if held[0] <= budget:
                 for g in grad_outputs:
                     if g is not None:
-                        held[0] += g.nbytes
+                        try:
+                            held[0] += g.nbytes
+                        except (RuntimeError, NotImplementedError):  # sparse, nested: no nbytes
+                            held[0] += _storage_bytes(g, set())
             else:
                 settle(r, step)
 
@@ -1415,9 +1418,12 @@ def _storage_bytes(t: torch.Tensor, seen: set[int]) -> int:
     """Bytes of memory `t` keeps alive, counting each storage once (views and expands share theirs)."""
     try:
         storage = t.untyped_storage()
-    except (RuntimeError, NotImplementedError):  # sparse and other storage-less layouts
-        return t.numel() * t.element_size()
-    key = storage.data_ptr()
+        key = storage.data_ptr()
+    except (RuntimeError, NotImplementedError):  # sparse, nested and other storage-less layouts
+        try:
+            return t.numel() * t.element_size()
+        except (RuntimeError, NotImplementedError):
+            return 0
     if key in seen:
         return 0
     seen.add(key)

@@ -181,11 +181,31 @@ def _scalar_summary(t: torch.Tensor, values_limit: int, dtype: str) -> TensorSum
 
 
 def _summarize(t: torch.Tensor, values_limit: int) -> TensorSummary:
+    """The general path; a tensor whose elements cannot be read here (a vmap-batched gradient, a nested
+    tensor) gets what can be said of it: never an error in the user's program."""
+    try:
+        return _summarize_any(t, values_limit)
+    except Exception:  # noqa: BLE001 - any tensor type may turn up in a user's program
+        return TensorSummary(_plain_shape(t), _dtype_name(t), None, {})
+
+
+def _plain_shape(t: torch.Tensor) -> tuple[int, ...]:
+    """The shape as ints, or () where it has none (a nested tensor's ragged dimension is symbolic)."""
+    try:
+        return tuple(int(d) for d in t.shape)
+    except Exception:  # noqa: BLE001
+        return ()
+
+
+def _dtype_name(t: torch.Tensor) -> str:
+    return _DTYPE_NAMES.get(t.dtype) or str(t.dtype).removeprefix("torch.")
+
+
+def _summarize_any(t: torch.Tensor, values_limit: int) -> TensorSummary:
     if t.requires_grad:
         t = t.detach()
     shape = tuple(t.shape)
-    dt = t.dtype
-    dtype = _DTYPE_NAMES.get(dt) or str(dt).removeprefix("torch.")
+    dtype = _dtype_name(t)
     if t.is_meta:
         return TensorSummary(shape, dtype, None, {})
     if not shape and t.is_floating_point() and t.layout == torch.strided:  # fast path: a scalar
