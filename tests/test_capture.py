@@ -1632,3 +1632,34 @@ def test_sparse_nested_and_batched_gradients_never_break_the_program(tmp_path: A
         assert_same(trace.final_grads[name], ns[name].grad)
     assert all(p.steps for p in trace.passes)
     assert_same(trace.passes[3].results[0], ns["jac"])
+
+
+def test_backward_through_a_subclass_or_a_helper_module_is_a_pass(tmp_path: Any) -> None:
+    """A Tensor subclass's backward goes through its __torch_function__, a helper module's through another
+    file: both are the program's passes, at the user's line that made them, and no implicit pass follows."""
+    (tmp_path / "helper_mod.py").write_text("def step(loss):\n    loss.backward()\n", encoding="utf-8")
+    program = src("""
+        import sys
+        import torch
+        sys.path.insert(0, HERE)
+        import helper_mod
+
+
+        class Logged(torch.Tensor):
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                return super().__torch_function__(func, types, args, kwargs or {})
+
+
+        z = torch.tensor([1.0, 2.0, 3.0]).as_subclass(Logged).requires_grad_()
+        (z.exp() * 2).sum().backward()
+        w = torch.tensor([1.0, 2.0], requires_grad=True)
+        helper_mod.step((w * w).sum())
+    """).replace("HERE", repr(str(tmp_path)))
+    trace = capture(tmp_path, program)
+    assert_ok(trace)
+    assert [(p.call, p.line, p.status) for p in trace.passes] == [
+        ("backward", line_of(program, "(z.exp() * 2).sum().backward()"), "ok"),
+        ("backward", line_of(program, "helper_mod.step((w * w).sum())"), "ok")]
+    assert_same(leaf_grad(trace.passes[0], "z").after, torch.tensor([1.0, 2.0, 3.0]).exp() * 2)
+    assert_same(leaf_grad(trace.passes[1], "w").after, torch.tensor([2.0, 4.0]))

@@ -18,6 +18,7 @@ import ast
 import bisect
 import io
 import itertools
+import os
 import sys
 import threading
 import time
@@ -41,6 +42,7 @@ _CUTS_KEY = "gradviz.cuts"  # node metadata: inputs that were cut off: [(slot, o
 _THIS_FILE = __file__
 _TENSOR_BACKWARD_FILE = torch._tensor.__file__
 _OVERRIDES_FILE = torch.overrides.__file__
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 _ORIGINAL_BACKWARD = torch.autograd.backward
 _ORIGINAL_GRAD = torch.autograd.grad
 _DATA_GETTER = torch.Tensor.data.__get__  # type: ignore[attr-defined]  # the getset's getter, as the mode sees it
@@ -281,6 +283,7 @@ class _Capture:
         # whether the last span was made inside a library call (an nn.Module's forward) that the user's
         # statement has not returned from yet: the next op of that call makes it not the value assigned
         self._span_inside = False
+        self._unrecorded_calls = 0  # backward/grad calls torch made itself, or made outside the program
         self._local = threading.local()
         self._lock = threading.RLock()
         self._type_saved_attrs: dict[type, list[str]] = {}
@@ -320,7 +323,9 @@ class _Capture:
                 except BaseException as e:  # noqa: BLE001 - the user's error is data here
                     status, error = "error", self._error_info(e)
                 final_grads = self._final_grads()
-                if root is not None or (not self._records and status == "ok"):
+                # no implicit pass after a backward the program made but that was not recorded (its graph
+                # is freed: the pass would only fail)
+                if root is not None or (not self._records and not self._unrecorded_calls and status == "ok"):
                     self._implicit_pass(root)
         finally:
             sys.stdout, sys.stderr = old_out, old_err
@@ -651,16 +656,20 @@ class _Capture:
     # ---------------------------------------------------------------- passes
 
     def _caller(self) -> Any:
-        """The user frame that called backward/grad directly (through Tensor.backward at most), or None."""
+        """The user frame whose line made this backward/grad call: directly, through Tensor.backward or a
+        Tensor subclass's __torch_function__, or through the user's own helper modules (any code outside
+        torch). None for calls torch makes itself (gradcheck, autograd.functional): those are not the
+        program's passes."""
         f: types.FrameType | None = sys._getframe(2)
         while f is not None:
-            code = f.f_code
-            if code.co_filename == self.filename:
+            name = f.f_code.co_filename
+            if name == self.filename and f.f_code.co_name != "__torch_function__":
                 return f
-            if not (code.co_filename in (_THIS_FILE, _OVERRIDES_FILE)
-                    or (code.co_filename == _TENSOR_BACKWARD_FILE and code.co_name == "backward")):
+            if name.startswith(_TORCH_DIR) and name not in (_OVERRIDES_FILE, _TENSOR_BACKWARD_FILE):
+                self._unrecorded_calls += 1
                 return None
             f = f.f_back
+        self._unrecorded_calls += 1
         return None
 
     def _wrapped(self, call: str, original: Callable[..., Any]) -> Callable[..., Any]:
