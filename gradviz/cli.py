@@ -23,13 +23,15 @@ class UsageError(Exception):
 def _read_program(path: str) -> str:
     from pathlib import Path
 
+    from gradviz.core.source import read_program
+
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"no such file: {path}")
     try:
-        return p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path} is not UTF-8 text: {e}") from e
+        return read_program(p)
+    except (UnicodeDecodeError, SyntaxError) as e:
+        raise UsageError(f"{path} is not text in the encoding it declares (UTF-8 by default): {e}") from e
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
@@ -39,8 +41,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from gradviz.core.runner import Runner, RunRequest
 
     source = _read_program(args.file)
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
+    if args.output:
+        _output_folder(args.output)
     request = RunRequest(source, str(Path(args.file).resolve()), root=args.root, keep_first=args.keep_first,
                          keep_last=args.keep_last)
     with Runner(timeout=args.timeout, memory_limit=args.memory_limit, warm=False) as runner:
@@ -56,6 +58,44 @@ def cmd_trace(args: argparse.Namespace) -> int:
         print(f"gradviz: {trace.status}: {trace.error.type}: {trace.error.message.splitlines()[0]}{where}",
               file=sys.stderr)
     return EXIT_OK if trace.status == "ok" else EXIT_PROGRAM_FAILED
+
+
+def _seconds(text: str) -> float:
+    """A time limit: a positive, finite number of seconds."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    """A count that may be zero: 0, 1, 2..."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text!r}")
+    return value
+
+
+def _output_folder(path: str) -> None:
+    """Make the folder an output goes into before the program runs (a long run's result is not lost to a
+    missing folder), or say in one line why it cannot be."""
+    from pathlib import Path
+
+    try:
+        Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
 
 
 def _size(text: str) -> int:
@@ -85,13 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the Python program to run")
     p.add_argument("-o", "--output", help="write the JSON here instead of stdout")
     p.add_argument("--root", help="variable to run an implicit backward from (default: the last tensor with a grad_fn)")
-    p.add_argument("--keep-first", type=int, default=10, metavar="N",
+    p.add_argument("--keep-first", type=_count, default=10, metavar="N",
                    help="keep the full graph of the first N passes (and of the last one); default 10")
     p.add_argument("--keep-last", action=argparse.BooleanOptionalAction, default=True,
                    help="also keep the last pass in full (default). --no-keep-last records the passes beyond "
                         "the first N without hooks, as summaries: a long training loop runs ~1/3 faster")
     p.add_argument("--indent", type=int, default=None, help="pretty-print the JSON with this indent")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="S",
+    p.add_argument("--timeout", type=_seconds, default=30.0, metavar="S",
                    help="stop the program after S seconds (status \"timeout\"); default 30")
     p.add_argument("--memory-limit", type=_size, default=None, metavar="SIZE",
                    help="memory the program may use, e.g. 512M or 4G (default: half of the RAM)")
@@ -109,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("en", "zh_CN"), default=None,
                    help="language of the window's texts (default: the system's, as the app)")
     p.add_argument("--select", metavar="NAME", help="select the node of this variable (or op type) in the inspector")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the program (default 60)")
+    p.add_argument("--timeout", type=_seconds, default=60.0, help="seconds to wait for the program (default 60)")
     p.set_defaults(func=cmd_shot)
 
     p = sub.add_parser("render", help="run a program and draw a backward pass to SVG, PNG, PDF, GIF or DOT")
@@ -125,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--direction", choices=("TB", "BT", "LR", "RL"), default="TB",
                    help="where the gradient flows: TB = output on top (default)")
     p.add_argument("--no-caption", dest="caption", action="store_false", help="draw the graph alone")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds the program may run")
+    p.add_argument("--timeout", type=_seconds, default=30.0, metavar="S", help="seconds the program may run")
     p.set_defaults(func=cmd_render)
     return parser
 

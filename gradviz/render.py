@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -75,6 +76,10 @@ def _check_arguments(req: RenderRequest) -> str:
         raise RenderUsageError(f"--scale must be in (0, 16], not {req.scale}")
     if req.pass_number is not None and req.pass_number < 1:
         raise RenderUsageError("--pass counts from 1")
+    try:  # the folder of the output, made now: a long run's picture is not lost to a missing folder
+        Path(req.output).resolve().parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RenderUsageError(f"cannot write {req.output}: {e.strerror or e}") from e
     return fmt
 
 
@@ -130,9 +135,12 @@ def run_trace(req: RenderRequest, meanwhile: Callable[[], None] | None = None,
     this process while the worker imports torch and runs the program (default: `_warm_qt`). `runner`: one
     from `start_runner` (its worker already warming up); closed here once the trace is in."""
     from gradviz.core.runner import RunRequest
+    from gradviz.core.source import read_program
 
-    with open(req.file, encoding="utf-8") as f:
-        source = f.read()
+    try:
+        source = read_program(req.file)
+    except (UnicodeDecodeError, SyntaxError) as e:
+        raise RenderUsageError(f"{req.file} is not text in the encoding it declares (UTF-8 by default): {e}") from e
     runner = runner or start_runner()
     try:
         # A picture shows at most 8 values of a tensor and no saved tensors: capture no more than that.

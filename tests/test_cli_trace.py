@@ -124,6 +124,29 @@ def test_trace_bad_usage_exits_2(tmp_path: Path) -> None:
     assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("args", [["--keep-first", "-3"], ["--timeout", "nan"], ["--timeout", "0"],
+                                  ["--timeout", "-1"], ["-o", "/dev/null/trace.json"]])
+def test_trace_bad_arguments_exit_2_before_running(tmp_path: Path, args: list[str]) -> None:
+    program = tmp_path / "p.py"
+    program.write_text("print('ran')\n", encoding="utf-8")
+    proc = _gradviz("trace", str(program), *args)
+    assert proc.returncode == 2 and "ran" not in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_file_as_windows_notepad_saves_it_runs(tmp_path: Path) -> None:
+    """A UTF-8 BOM and CRLF line ends (Windows Notepad), a Chinese comment; and the trace goes into a folder
+    that does not exist yet."""
+    program = tmp_path / "notepad.py"
+    program.write_bytes("import torch\r\n# 梯度\r\nx = torch.tensor([1.0, 2.0], requires_grad=True)\r\n"
+                        "(x * x).sum().backward()\r\n".encode("utf-8-sig"))
+    out = tmp_path / "new" / "folder" / "trace.json"
+    proc = _gradviz("trace", str(program), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    trace = Trace.from_json(out.read_text(encoding="utf-8"))
+    assert trace.status == "ok" and trace.final_grads["x"].values == [2.0, 4.0]
+
+
 def test_keep_first_and_no_keep_last_reach_the_worker(tmp_path: Path) -> None:
     """--keep-first 2 --no-keep-last: the first two passes in full, the rest (the last too) summaries whose
     leaf gradients are torch's."""

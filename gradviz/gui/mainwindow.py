@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from gradviz.core.layout import Layout
 from gradviz.core.replay import Replay
+from gradviz.core.source import read_program
 from gradviz.core.trace import ErrorInfo, Pass, Trace
 from gradviz.gui.classroom import install_classroom
 from gradviz.gui.controller import RunController
@@ -515,8 +516,8 @@ class MainWindow(QMainWindow):
             return False
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
+            text = read_program(p)
+        except (OSError, UnicodeDecodeError, SyntaxError) as e:
             self.show_message(self.tr("Cannot open file"), f"{p}: {e}")
             return False
         self.set_source(text, p.resolve(), p.name)
