@@ -123,6 +123,22 @@ def test_tensor_modes_and_nonfinite_highlight(qtbot):
     assert views[3].display_text().startswith("min 0")
 
 
+def test_a_wide_one_row_table_keeps_its_row_above_the_scroll_bar(qtbot):
+    """A (21,) vector in a narrow inspector: the horizontal scroll bar gets room of its own under the row."""
+    from PySide6.QtWidgets import QTableWidget
+
+    view = TensorView(TensorSummary((21,), "float32", [i / 21 for i in range(21)], {}))
+    qtbot.addWidget(view)
+    view.resize(300, 200)
+    view.show()
+    qtbot.wait(20)
+    table = view.findChild(QTableWidget, "tensorTable")
+    assert table is not None and table.horizontalScrollBar().isVisible()
+    row_bottom = table.horizontalHeader().height() + table.rowHeight(0)
+    assert table.viewport().height() >= table.rowHeight(0) and table.height() >= row_bottom + (
+        table.horizontalScrollBar().height())
+
+
 def test_inspector_on_hand_pass_follows_the_step(qtbot):
     pass_ = _hand_pass()
     replay = Replay(pass_)

@@ -144,6 +144,24 @@ def test_clicking_a_node_marks_its_source_line(window, qtbot):
     assert window.editor.current_line() == node.line
 
 
+def test_stepping_brings_the_engine_line_into_view(window, qtbot):
+    """Following the engine, the lit line is scrolled into the editor's view when it was off screen (a
+    1024x640 window shows ~20 lines; example 11's backward runs on line ~29)."""
+    size = window.size()
+    try:
+        window.resize(1024, 640)
+        run(qtbot, window, example="11_training_loop.py")
+        window.select_node(None)
+        window.graph_view.setFocus()
+        window.editor.verticalScrollBar().setValue(0)
+        window.stepper.set_step(2)
+        (line,) = window.editor.highlighted_lines()
+        first = window.editor.firstVisibleBlock().blockNumber() + 1
+        assert line > 20 and first <= line < first + 20
+    finally:
+        window.resize(size)
+
+
 def test_cursor_on_a_loop_line_lights_every_unrolled_node(window, qtbot):
     trace = run(qtbot, window, example="05_control_flow.py")
     pass_ = trace.passes[0]

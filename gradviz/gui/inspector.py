@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QImage, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QImage, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -256,7 +256,7 @@ class TensorView(QWidget):
         return one(values)
 
     def _table(self, rows: int, cols: int, font: QFont) -> QTableWidget:
-        table = QTableWidget(rows, cols, self)
+        table = _FitTable(rows, cols, self)
         table.setObjectName("tensorTable")
         table.setFont(font)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -281,8 +281,8 @@ class TensorView(QWidget):
         self._text = " ".join(cells)
         table.resizeColumnsToContents()
         table.resizeRowsToContents()
-        height = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(len(matrix))) + 4
-        table.setFixedHeight(min(height, 320))
+        if isinstance(table, _FitTable):
+            table.fit_height()
 
     def _stats_text(self) -> str:
         s = self.summary.stats
@@ -291,6 +291,29 @@ class TensorView(QWidget):
             if s.get(k):
                 parts.append(f"{k}: {fmt_number(s[k])}")
         return "  ".join(parts) if parts else self.tr("(values not kept)")
+
+
+class _FitTable(QTableWidget):
+    """A table of a tensor's values exactly as tall as its rows (up to `MAX_HEIGHT`), plus the horizontal
+    scroll bar when the columns are wider than the panel: the bar never covers the only row of a vector."""
+
+    MAX_HEIGHT = 320
+
+    def fit_height(self) -> None:
+        """Set the height the rows and, if needed now, the scroll bar take."""
+        rows = sum(self.rowHeight(r) for r in range(self.rowCount()))
+        height = self.horizontalHeader().height() + rows + 2 * self.frameWidth()
+        columns = sum(self.columnWidth(c) for c in range(self.columnCount()))
+        if columns + self.verticalHeader().width() + 2 * self.frameWidth() > self.width():
+            height += self.horizontalScrollBar().sizeHint().height()
+        height = min(height, self.MAX_HEIGHT)
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.fit_height()
 
 
 class _Rows(QWidget):
