@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from PySide6.QtCore import Qt
@@ -137,6 +138,26 @@ def test_a_wide_one_row_table_keeps_its_row_above_the_scroll_bar(qtbot):
     row_bottom = table.horizontalHeader().height() + table.rowHeight(0)
     assert table.viewport().height() >= table.rowHeight(0) and table.height() >= row_bottom + (
         table.horizontalScrollBar().height())
+
+
+def test_inspector_headings_and_names_follow_the_text_size(qtbot):
+    """Presentation mode's larger text reaches the section headings and the variable's name too."""
+    replay = Replay(_hand_pass())
+    inspector = Inspector()
+    qtbot.addWidget(inspector)
+
+    def sizes() -> set[str]:
+        inspector.show_node(replay, "m", 1)
+        return {m for label in inspector.findChildren(QLabel) if not label.isHidden()
+                for m in re.findall(r"font-size: ?([0-9.]+)pt", label.styleSheet() + label.text())}
+
+    body = inspector.widget()  # the widget presentation mode gives its larger font
+    small = sizes()
+    font = body.font()
+    font.setPointSizeF(font.pointSizeF() * 2)
+    body.setFont(font)
+    large = sizes()
+    assert small and large and min(map(float, large)) >= 1.8 * min(map(float, small))
 
 
 def test_inspector_on_hand_pass_follows_the_step(qtbot):

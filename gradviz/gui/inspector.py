@@ -481,6 +481,7 @@ class Inspector(QScrollArea):
         self._muted = ""
         self._mono = QFont()
         self._title_font = QFont()
+        self._base_pt = 10.0
         self._body = QWidget()
         self._body.setObjectName("inspectorBody")
         font = self._body.font()
@@ -536,6 +537,8 @@ class Inspector(QScrollArea):
             self._title_font = QFont(self._body.font())
             self._title_font.setPointSize(self._title_font.pointSize() + 5)
             self._title_font.setBold(True)
+            # headings and names follow the text size (presentation mode's 150 %, 200 %), not fixed points
+            self._base_pt = self._body.font().pointSizeF() if self._body.font().pointSizeF() > 0 else 10.0
             self._static.clear()
             self._steps.clear()
             self._shown = None
@@ -572,7 +575,8 @@ class Inspector(QScrollArea):
     # -- building -------------------------------------------------------------------------------------------
 
     def _heading(self, rows: _Rows, key: str, text: str) -> None:
-        rows.label(key, text.upper(), style=f"color: {self._muted}; font-size: 9pt; font-weight: bold; "
+        rows.label(key, text.upper(), style=f"color: {self._muted}; font-size: {self._base_pt * 0.9:.1f}pt; "
+                                            "font-weight: bold; "
                                             "letter-spacing: 1px; margin-top: 8px;")
 
     def _tensor(self, rows: _Rows, key: str, caption: str, summary: TensorSummary | None) -> None:
@@ -608,7 +612,7 @@ class Inspector(QScrollArea):
         kind = self.tr(kinds[node.kind]) if node.kind in kinds else node.kind
         if node.names:
             self._fields["names"] = ", ".join(node.names)
-            rows.label("nodeNames", f"<span style='font-size:12pt'><b>{html.escape(', '.join(node.names))}</b></span>"
+            rows.label("nodeNames", f"<span style='font-size:{self._base_pt * 1.2:.1f}pt'><b>{html.escape(', '.join(node.names))}</b></span>"
                        f" &nbsp;<span style='color:{self._muted}'>{html.escape(kind)}</span>", rich=True,
                        flags=Qt.TextInteractionFlag.TextSelectableByMouse)
         else:
