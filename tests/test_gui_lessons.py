@@ -140,3 +140,14 @@ def test_a_language_change_resets_the_texts(window: MainWindow) -> None:
         QCoreApplication.sendEvent(widget, QEvent(QEvent.Type.LanguageChange))
     assert panel.next_button.text() and panel.run_button.text() and panel.checks_heading.text()
     assert dock.windowTitle()
+
+
+def test_a_language_change_describes_the_lessons_step_again(window: MainWindow, qtbot) -> None:
+    """"Where to look" of a lesson that ran follows the language too (it kept the old language's text)."""
+    panel = window.lesson_dock.panel
+    open_lesson(qtbot, panel, 0)
+    described = panel.target_label.text()
+    assert described and "Run this lesson" not in described
+    panel.target_label.setText("")
+    QCoreApplication.sendEvent(panel, QEvent(QEvent.Type.LanguageChange))
+    assert panel.target_label.text() == described

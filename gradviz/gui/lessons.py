@@ -72,6 +72,7 @@ class LessonPanel(QWidget):
         self._traced_text: str | None = None  # the editor text the window's current trace was made from
         self._results: list[CheckResult] = []
         self._target: tuple[int, int] | None = None
+        self._target_trace: Trace | None = None
         self._build()
         controller = window.controller
         controller.started.connect(self._on_run_started)
@@ -260,6 +261,7 @@ class LessonPanel(QWidget):
             self._fail(str(e))
             return
         self._target = (pass_index, step)
+        self._target_trace = trace  # described again in another language
         self._set_target_text(self._describe_target(trace, pass_index, step))
         self.show_target()
         self._sync_buttons()
@@ -376,6 +378,8 @@ class LessonPanel(QWidget):
         if self._target is None and not self._pending:
             self._set_target_text(self.tr("Press “Run this lesson” to load and run {0}.").format(
                 self.current_lesson().example))
+        elif self._target is not None and self._target_trace is not None:
+            self._set_target_text(self._describe_target(self._target_trace, *self._target))
         self._render_checks()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
