@@ -9,6 +9,7 @@ import pytest
 from gui_helpers import private_window
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolButton
 
 from gradviz.gui.examples import list_examples
 from gradviz.gui.mainwindow import MainWindow
@@ -338,3 +339,14 @@ def test_the_window_with_the_lessons_dock_fits_a_1024_pixel_screen(window, qtbot
         caption.setText(before)
         window.lesson_dock.hide()
         window.resize(size)
+
+
+def test_ctrl_0_in_the_graph_fits_as_the_fit_button_does(window, qtbot):
+    """A small graph is magnified by Fit (up to 160 %, for a projector): Ctrl+0 in the graph must agree."""
+    run(qtbot, window, example="04_detach.py")
+    window.findChild(QToolButton, "zoomFitButton").click()
+    fitted = window.graph_view.zoom()
+    window.graph_view.set_zoom(0.5)
+    window.graph_view.setFocus()
+    QTest.keyClick(window.graph_view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert window.graph_view.zoom() == pytest.approx(fitted) and fitted > 1.0

@@ -286,6 +286,7 @@ class GraphView(QGraphicsView):
                  theme: Theme = LIGHT) -> None:
         super().__init__(parent)
         self.graph = scene if scene is not None else GraphScene(theme, self)
+        self.fit_whole_hook: Callable[[], None] | None = None  # set by the window: its Fit button's fit
         self.setScene(self.graph)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
@@ -742,6 +743,10 @@ class GraphView(QGraphicsView):
     def zoom_out(self) -> None:
         self.set_zoom(self.zoom() / 1.25)
 
+    def fit_whole(self) -> None:
+        """Ctrl+0 here: the window's fit (which may magnify small graphs) when in a window, else `fit`."""
+        (self.fit_whole_hook or self.fit)()
+
     def fit(self) -> None:
         """Show the whole graph (never magnified beyond 100 %, so small graphs stay crisp). A folded view
         too tall to be read whole is shown from its top (where backward starts) at `READABLE_ZOOM`; the
@@ -813,7 +818,7 @@ class GraphView(QGraphicsView):
         elif event.matches(QKeySequence.StandardKey.ZoomOut) or (ctrl and key == Qt.Key.Key_Minus):
             self.zoom_out()
         elif ctrl and key == Qt.Key.Key_0:
-            self.fit()
+            self.fit_whole()  # as the window's Fit button does
         else:
             super().keyPressEvent(event)
             return

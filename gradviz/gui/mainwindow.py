@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.editor = CodeEditor(theme=theme)
         self.scene = GraphScene(theme_by_name(theme), self)
         self.graph_view = GraphView(self.scene, theme=theme_by_name(theme))
+        self.graph_view.fit_whole_hook = self.fit_graph
         self.graph_view.setObjectName("graphView")
         self.graph_view.setAccessibleName("graphView")
         self.stepper = Stepper()
