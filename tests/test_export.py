@@ -53,6 +53,10 @@ def test_svg_parses_and_keeps_labels_as_text(scene: GraphScene, detach_pass: Pas
     for label in ("SumBackward0", "MulBackward0", "detach()", "x", ".grad", expected_x_grad(),
                   "z.sum().backward()", "step 3 of 3"):
         assert label in texts, label
+    # every font list ends in a generic family: a machine without DejaVu draws the labels in their kind
+    families = {e.get("font-family") for e in root.iter() if e.get("font-family")}
+    assert families and all(f.endswith((",monospace", ",sans-serif")) for f in families), families
+    assert any("Mono" in f and f.endswith(",monospace") for f in families)
 
 
 @pytest.mark.parametrize("scale", [1, 2, 4])

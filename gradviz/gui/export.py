@@ -3,6 +3,7 @@ animated GIF of the backward walk, and DOT. Every picture is the window's own `G
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,6 +87,21 @@ def export_svg(scene: GraphScene, path: str | Path, title: str = "gradviz") -> N
     _render(scene, painter, rect.width(), rect.height())
     painter.end()
     file.close()
+    svg = Path(path)
+    svg.write_text(with_generic_fonts(svg.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def with_generic_fonts(svg: str) -> str:
+    """End every font-family list with its generic family, so a machine without DejaVu (Windows, macOS) draws
+    the labels in a font of the same kind rather than a browser's default serif."""
+    def generic(match: re.Match[str]) -> str:
+        families = match.group(1)
+        if families.rstrip().endswith(("monospace", "sans-serif", "serif")):
+            return match.group(0)
+        kind = "monospace" if "Mono" in families else "sans-serif"
+        return f'font-family="{families},{kind}"'
+
+    return re.sub(r'font-family="([^"]*)"', generic, svg)
 
 
 def export_pdf(scene: GraphScene, path: str | Path, steps: Sequence[int] | None = None,
