@@ -665,7 +665,7 @@ class Inspector(QScrollArea):
         word, explain = {
             "pending": (self.tr("pending"), self.tr("not reached yet: the engine has not run this node.")),
             "current": (self.tr("current"), self.tr("running now: gradient arrives and is sent on.")),
-            "done": (self.tr("done"), self.tr("done: its gradients have been sent on.")),
+            "done": (self.tr("done"), self.tr("its gradients have been sent on.")),
             "detached": (self.tr("detached"), self.tr("cut off from the graph, so backward() never reaches it.")),
             "unused": (self.tr("unused"), self.tr("the engine did not run this node in this pass.")),
         }[state]

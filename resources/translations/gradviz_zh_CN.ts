@@ -606,8 +606,8 @@ Step through backward() with the timeline below (← → Space).</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <source>done: its gradients have been sent on.</source>
-        <translation>已完成：它的梯度已经传递出去。</translation>
+        <source>its gradients have been sent on.</source>
+        <translation>它的梯度已经传递出去。</translation>
     </message>
     <message>
         <source>detached</source>
