@@ -1663,3 +1663,30 @@ def test_backward_through_a_subclass_or_a_helper_module_is_a_pass(tmp_path: Any)
         ("backward", line_of(program, "helper_mod.step((w * w).sum())"), "ok")]
     assert_same(leaf_grad(trace.passes[0], "z").after, torch.tensor([1.0, 2.0, 3.0]).exp() * 2)
     assert_same(leaf_grad(trace.passes[1], "w").after, torch.tensor([2.0, 4.0]))
+
+
+LEAF_ROOTS = src("""
+    import torch
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x.backward(torch.tensor([1.0, 0.5, 2.0]))
+    s = torch.tensor(5.0, requires_grad=True)
+    for _ in range(12):
+        s.backward()
+""")
+
+
+def test_backward_on_a_leaf_is_one_step_into_its_grad(tmp_path: Any) -> None:
+    """`x.backward(v)` on a leaf: the engine runs its AccumulateGrad alone; the pass shows that step and
+    `.grad` None -> v (it showed no step and no gradient), in the kept passes and the last one alike."""
+    trace = capture(tmp_path, LEAF_ROOTS)
+    assert_ok(trace)
+    ns = plain(LEAF_ROOTS)
+    first = trace.passes[0]
+    assert [s.node for s in first.steps] == [node_named(first, "x").id]
+    assert leaf_grad(first, "x").before is None
+    assert_same(leaf_grad(first, "x").after, ns["x"].grad)
+    last = trace.passes[-1]
+    assert len(trace.passes) == 13 and last.detail == "full" and len(last.steps) == 1
+    assert_same(leaf_grad(last, "s").before, torch.tensor(11.0))
+    assert_same(leaf_grad(last, "s").after, ns["s"].grad)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import torch
+from torch.autograd.graph import get_gradient_edge
 from torch.overrides import TorchFunctionMode
 
 from gradviz.core.gc_pause import gc_paused
@@ -817,7 +818,10 @@ class _Capture:
                 root_ids.append(self._node_uid(fn))
             elif t.requires_grad:
                 root_ids.append(self._leaf_uid(t))
-                leaves.append((root_ids[-1], t))
+                try:  # a leaf as the root (x.backward(v)): its AccumulateGrad is the pass's one node and step
+                    stack.append(get_gradient_edge(t).node)
+                except (RuntimeError, AttributeError):
+                    leaves.append((root_ids[-1], t))
         return tuple(dict.fromkeys(root_ids)), stack, leaves
 
     def _leaves_of(self, roots: list[torch.Tensor]) -> tuple[tuple[str, ...], list[tuple[str, torch.Tensor]]]:
