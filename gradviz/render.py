@@ -93,6 +93,8 @@ def _check_direction(req: RenderRequest) -> None:
 def pick_pass(trace: Trace, number: int | None) -> tuple[int, Pass]:
     """The pass to draw, 1-based (default: the last one); raises RenderUsageError if it is not drawable."""
     passes = trace.passes
+    if not passes and trace.status != "ok":
+        raise LookupError("the program stopped before it made an autograd graph to draw")
     if not passes:
         raise LookupError("the program made no autograd graph to draw (no backward pass and no tensor "
                           "with a grad_fn at the end)")
@@ -243,7 +245,8 @@ def _run_and_draw(req: RenderRequest, err: TextIO, out: TextIO, runner: Runner |
     trace = run_trace(req, meanwhile, runner)
     failed = trace.status != "ok"
     if failed and trace.error is not None:
-        where = f" (line {trace.error.line})" if trace.error.line is not None else ""
+        line = trace.error.line
+        where = f" (line {line})" if line is not None and f"line {line}" not in trace.error.message else ""
         err.write(f"error: {trace.error.type}: {trace.error.message}{where}\n")
     elif failed:
         err.write(f"error: the program ended with status {trace.status}\n")

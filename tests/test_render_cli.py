@@ -146,3 +146,16 @@ def test_render_svg_as_a_command_is_complete_when_the_process_ends(tmp_path: Pat
     assert proc.stdout.strip() == f"wrote {out} (pass 1 of 2, step 3 of 3)"
     text = svg_text(out)  # parses: the document is closed
     assert "detach()" in text and "step 3 of 3" in text and ".grad" in text
+
+
+def test_a_program_that_raised_still_gets_its_graph_drawn(qtbot, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The graph built before the error is drawn (an implicit pass), the error is said once, exit 1."""
+    program = tmp_path / "fails.py"
+    program.write_text("import torch\nx = torch.tensor([1.0, 2.0], requires_grad=True)\ny = (x * x).sum()\n"
+                       "raise ValueError('after the graph')\n", encoding="utf-8")
+    out = tmp_path / "fails.svg"
+    assert main(["render", str(program), "-o", str(out), "--step", "last"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("ValueError: after the graph (line 4)") == 1
+    text = svg_text(out)
+    assert "SumBackward0" in text and "MulBackward0" in text

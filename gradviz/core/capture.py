@@ -325,8 +325,10 @@ class _Capture:
                     status, error = "error", self._error_info(e)
                 final_grads = self._final_grads()
                 # no implicit pass after a backward the program made but that was not recorded (its graph
-                # is freed: the pass would only fail)
-                if root is not None or (not self._records and not self._unrecorded_calls and status == "ok"):
+                # is freed: the pass would only fail); a program that raised gets one too: the graph it had
+                # built when it failed is what its author wants to see
+                quiet = not self._records and not self._unrecorded_calls
+                if root is not None or quiet and (error is None or error.type != "SystemExit"):
                     self._implicit_pass(root)
         finally:
             sys.stdout, sys.stderr = old_out, old_err
