@@ -206,6 +206,16 @@ def test_random_tensors_match_torch_in_float64() -> None:
         assert_stats(summarize(t), t)
 
 
+def test_the_norm_of_a_huge_float32_tensor_is_exact_to_float32() -> None:
+    """20 M float32 elements around 1000: a float32 dot product drifts by 0.2 %; the norm must be the float64
+    norm to float32 precision."""
+    t = torch.rand(20_000_000, generator=torch.Generator().manual_seed(0)) + 1000.0
+    s = summarize(t)
+    truth = float(t.double().norm())
+    assert abs(s.stats["norm"] - truth) / truth < 1e-5
+    assert abs(s.stats["mean"] - float(t.double().mean())) / 1000.0 < 1e-5
+
+
 def test_summaries_are_no_ops_of_an_active_torch_function_mode() -> None:
     """The capture watches every torch call through a TorchFunctionMode; a summary's own calls (numpy(),
     tolist(), detach()...) must not reach it, yet give the same result."""
