@@ -248,3 +248,17 @@ def test_many_void_qt_calls_do_not_abort_the_process() -> None:
             "for _ in range(300000):\n    r.setWidth(1.0)\nprint('ok')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_find_prefers_exact_names_and_word_starts_of_op_types(qtbot, detach_pass: Pass) -> None:  # type: ignore[no-untyped-def]
+    """`Mul` finds the MulBackward0 nodes, not AccumulateGrad ("accuMULate"); `grad` finds the leaf's
+    AccumulateGrad; a variable's exact name finds that variable alone."""
+    scene = make_scene(detach_pass)
+    by_type: dict[str, list[str]] = {}
+    for n in detach_pass.nodes:
+        by_type.setdefault(n.type, []).append(n.id)
+    assert sorted(scene.find("Mul")) == sorted(by_type["MulBackward0"])
+    assert scene.find("grad") == by_type["AccumulateGrad"]
+    x = next(n for n in detach_pass.nodes if "x" in n.names)
+    assert scene.find("x") == [x.id] and scene.find("X") == [x.id]
+    assert sorted(scene.find("backward")) == sorted(n.id for n in detach_pass.nodes if "Backward" in n.type)

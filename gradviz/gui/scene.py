@@ -687,7 +687,8 @@ class GraphScene(QGraphicsScene):
         self._highlighted: set[str] = set()
         self.highlight_ids: list[str] = []  # what the last `highlight_nodes` asked for (underlying ids)
         self._forced: str | None = None  # a revisited folded box shown current although it ran before
-        self._haystack: list[tuple[str, str]] | None = None  # (id, names and type in lower case) to search
+        # (id, its names, its type from each word on) in lower case, to search
+        self._haystack: list[tuple[str, tuple[str, ...], tuple[str, ...]]] | None = None
         self._haystack_of: Pass | None = None
         self.restyled = 0  # items restyled by the last set_step (what a test checks to see the work done)
         self.setBackgroundBrush(self.look.background)
@@ -915,16 +916,23 @@ class GraphScene(QGraphicsScene):
     # ------------------------------------------------------------------ queries
 
     def find(self, text: str) -> list[str]:
-        """Ids of nodes whose variable name or op type contains `text` (case-insensitive), in pass order;
-        in a folded view, nodes of the underlying pass (hidden ones included)."""
+        """Ids of the nodes `text` names (case-insensitive), in pass order: the variables of exactly that
+        name if there are any (`u` finds u, not every name with a u in it), else variables whose name
+        contains it and ops whose type has a word starting with it (`Mul` finds MulBackward0, not
+        AccumulateGrad; `grad` finds AccumulateGrad). In a folded view, nodes of the underlying pass."""
         needle = text.strip().lower()
         searched = self.view.source if self.view is not None else self.pass_
         if not needle or searched is None:
             return []
         if self._haystack is None or self._haystack_of is not searched:
-            self._haystack = [(n.id, "\n".join((*n.names, n.type)).lower()) for n in searched.nodes]
+            self._haystack = [(n.id, tuple(name.lower() for name in n.names), _type_words(n.type))
+                              for n in searched.nodes]
             self._haystack_of = searched
-        return [nid for nid, text in self._haystack if needle in text]
+        exact = [nid for nid, names, _ in self._haystack if needle in names]
+        if exact:
+            return exact
+        return [nid for nid, names, words in self._haystack
+                if any(needle in name for name in names) or any(w.startswith(needle) for w in words)]
 
     def item_at(self, point: QPointF) -> str | None:
         """The id of the node box at a scene point, if any."""
@@ -936,3 +944,10 @@ class GraphScene(QGraphicsScene):
     def graph_rect(self) -> QRectF:
         """The drawing's rectangle with its margin: what exports render."""
         return self.sceneRect()
+
+
+def _type_words(type_: str) -> tuple[str, ...]:
+    """An op type from each of its words on, in lower case: "NativeLayerNormBackward0" -> "nativelayernorm
+    backward0", "layernormbackward0", "normbackward0", "backward0"."""
+    starts = [i for i, c in enumerate(type_) if i == 0 or c.isupper() and not type_[i - 1].isupper()]
+    return tuple(type_[i:].lower() for i in starts)
