@@ -189,3 +189,20 @@ def test_a_language_change_resets_the_texts(window: MainWindow, presenter) -> No
     QCoreApplication.sendEvent(window, QEvent(QEvent.Type.LanguageChange))
     assert presenter.toggle_action.text() and presenter.menu.title() and presenter.code_action.text()
     assert window.exporter.copy_action.text()
+
+
+def test_the_lessons_dock_opened_while_presenting_stays_after(window: MainWindow, presenter) -> None:
+    """A teacher opens the lessons (Ctrl+L) mid-presentation and leaves with Esc: the dock stays open."""
+    window.lesson_dock.hide()
+    presenter.enter()
+    try:
+        window.lesson_dock.show()
+    finally:
+        presenter.leave()
+    assert window.lesson_dock.isVisible()
+    presenter.enter()
+    try:
+        window.lesson_dock.hide()
+    finally:
+        presenter.leave()
+    assert not window.lesson_dock.isVisible()

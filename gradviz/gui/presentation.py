@@ -270,6 +270,7 @@ class Presenter(QObject):
         if app is not None:
             app.removeEventFilter(self)
         w = self._window
+        lessons_open = w.lesson_dock.isVisible()  # opened (or kept) during the lesson: it stays
         w.setFont(saved.window_font)
         for widget, font in saved.fonts.items():
             _set_font(widget, font)
@@ -288,6 +289,7 @@ class Presenter(QObject):
             w.showNormal()
             w.restoreGeometry(saved.geometry)
         w.restoreState(saved.docks)
+        w.lesson_dock.setVisible(lessons_open)
         w.main_split.restoreState(saved.splitter)
         self.toggle_action.setChecked(False)
         self.toggled.emit(False)
