@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -158,6 +159,26 @@ def test_inspector_headings_and_names_follow_the_text_size(qtbot):
     body.setFont(font)
     large = sizes()
     assert small and large and min(map(float, large)) >= 1.8 * min(map(float, small))
+
+
+def test_long_dotted_names_wrap_instead_of_widening_the_inspector(qtbot):
+    """A 200-layer model's module paths and parameter names are single long words: the inspector must not
+    grow wider than its panel for them."""
+    long_module = "net.layers.150.self_attn.out_proj"
+    long_leaf = "net.layers.150.self_attn.in_proj_weight"
+    p = _hand_pass()
+    nodes = (dataclasses.replace(p.nodes[0], module=long_module, names=("hidden_states_after_attention",)),
+             dataclasses.replace(p.nodes[1], names=(long_leaf,)), p.nodes[2])
+    p = dataclasses.replace(p, nodes=nodes, leaf_grads=(LeafGrad("la", long_leaf, None, _scalar(3.0)),
+                                                         p.leaf_grads[1]))
+    inspector = Inspector()
+    qtbot.addWidget(inspector)
+    inspector.resize(260, 600)
+    inspector.show()
+    inspector.show_node(Replay(p), "m", 1)
+    assert inspector.fields()["module"] == long_module
+    qtbot.wait(20)
+    assert inspector.widget().minimumSizeHint().width() <= 240
 
 
 def test_inspector_on_hand_pass_follows_the_step(qtbot):

@@ -293,6 +293,12 @@ class TensorView(QWidget):
         return "  ".join(parts) if parts else self.tr("(values not kept)")
 
 
+def breakable(name: str) -> str:
+    """A dotted module path or long name (`net.layers.150.self_attn.in_proj_weight`) that may wrap after its
+    dots and underscores: one unbroken word set the whole inspector's width and cut every row off."""
+    return name.replace(".", ".\u200b").replace("_", "_\u200b")
+
+
 class _FitTable(QTableWidget):
     """A table of a tensor's values exactly as tall as its rows (up to `MAX_HEIGHT`), plus the horizontal
     scroll bar when the columns are wider than the panel: the bar never covers the only row of a vector."""
@@ -612,7 +618,7 @@ class Inspector(QScrollArea):
         kind = self.tr(kinds[node.kind]) if node.kind in kinds else node.kind
         if node.names:
             self._fields["names"] = ", ".join(node.names)
-            rows.label("nodeNames", f"<span style='font-size:{self._base_pt * 1.2:.1f}pt'><b>{html.escape(', '.join(node.names))}</b></span>"
+            rows.label("nodeNames", f"<span style='font-size:{self._base_pt * 1.2:.1f}pt'><b>{html.escape(breakable(', '.join(node.names)))}</b></span>"
                        f" &nbsp;<span style='color:{self._muted}'>{html.escape(kind)}</span>", rich=True,
                        flags=Qt.TextInteractionFlag.TextSelectableByMouse)
         else:
@@ -626,7 +632,8 @@ class Inspector(QScrollArea):
                        rich=True, flags=Qt.TextInteractionFlag.TextBrowserInteraction, on_link=self._on_link)
         if node.module:
             self._fields["module"] = node.module
-            rows.label("nodeModule", self.tr("in module {0}").format(node.module), style=f"color: {self._muted};")
+            rows.label("nodeModule", self.tr("in module {0}").format(breakable(node.module)),
+                       style=f"color: {self._muted};")
 
         rule = translated_rule(node.type)
         if rule and node.kind != "detached":
@@ -683,12 +690,12 @@ class Inspector(QScrollArea):
             for i, g in enumerate(record.grad_inputs):
                 edge = by_slot.get(i)
                 if edge is not None and edge.kind == "detached":
-                    target = f"<b>{html.escape(self._name_of(pass_, edge.dst))}</b>"
+                    target = f"<b>{html.escape(breakable(self._name_of(pass_, edge.dst)))}</b>"
                     text = (self.tr("input {0} → {1}: cut off by {2}, gets nothing").format(i, target, html.escape(edge.cut))
                             if edge.cut else self.tr("input {0} → {1}: cut off, gets nothing").format(i, target))
                     rows.label(f"cut:{i}", text, rich=True)
                     continue
-                target = html.escape(self._name_of(pass_, edge.dst)) if edge else self.tr("nothing (needs no gradient)")
+                target = html.escape(breakable(self._name_of(pass_, edge.dst))) if edge else self.tr("nothing (needs no gradient)")
                 self._tensor(rows, f"grad_in[{i}]", self.tr("sent to input {0} → {1}").format(i, f"<b>{target}</b>"), g)
         if node.kind == "leaf":
             leaf = replay.leaf_record(node.id)
