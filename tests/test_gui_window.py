@@ -293,7 +293,9 @@ def test_export_graph_writes_the_chosen_format(window, qtbot, tmp_path, monkeypa
         window.export_graph()
         assert target.stat().st_size > 500
     assert (tmp_path / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "MulBackward0" in (tmp_path / "graph.svg").read_text(encoding="utf-8")
+    svg = (tmp_path / "graph.svg").read_text(encoding="utf-8")
+    assert "MulBackward0" in svg
+    assert "z.sum().backward()" in svg  # the caption File ▸ Export's pictures have: the same picture
 
 
 def test_keep_last_pass_in_full_is_a_remembered_run_option(window, qtbot):

@@ -856,15 +856,17 @@ class MainWindow(QMainWindow):
         from gradviz.gui import export
 
         suffix = Path(path).suffix.lower()
+        # the picture File ▸ Export draws: a clean copy with its caption (no search or selection outlines)
+        scene = self.exporter.build_scene() or self.scene
         try:
             if suffix == ".svg":
-                export.export_svg(self.scene, path)
+                export.export_svg(scene, path)
             elif suffix == ".pdf":
-                export.export_pdf(self.scene, path)
+                export.export_pdf(scene, path)
             elif suffix == ".dot":
-                export.export_dot(self.scene, path)
+                export.export_dot(scene, path)
             else:
-                export.export_png(self.scene, path, scale=2.0)
+                export.export_png(scene, path, scale=2.0)
         except OSError as e:
             self.show_message(self.tr("Cannot export"), f"{path}: {e}")
             return
