@@ -145,6 +145,19 @@ def test_output_panel_streams_text_and_shows_error_with_line_link(qtbot):
     assert panel.output_text() == "" and panel.error() is None
 
 
+def test_a_long_error_keeps_its_line_link_in_a_short_banner(qtbot):
+    """A torch shape error runs to several lines: the banner shows the link first and about two lines of
+    the message (whole in its tooltip and in the log), so a short output pane still shows the link."""
+    panel = OutputPanel()
+    qtbot.addWidget(panel)
+    message = ("inconsistent tensor size, expected tensor [2] and src [3] to have the same number of elements, "
+               "but got 2 and 3 elements respectively; " * 3).strip()
+    panel.show_error(ErrorInfo("RuntimeError", message, 5))
+    text = panel.error_text()
+    assert text.index('href="line:5"') < text.index("RuntimeError") and len(text) < 400 and "…" in text
+    assert message in panel._banner.toolTip() and message in panel.output_text()
+
+
 def test_describe_error_without_line():
     assert describe_error(ErrorInfo("TimeoutError", "ran longer than 2 s")) == "TimeoutError: ran longer than 2 s"
     assert describe_error(None, "cancelled") == "Stopped"

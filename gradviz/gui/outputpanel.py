@@ -35,6 +35,18 @@ def describe_error(error: ErrorInfo | None, status: str = "error") -> str:
     return text
 
 
+BANNER_CHARS = 140  # about two lines of the banner in a narrow window
+
+
+def _shortened(text: str) -> str:
+    """The first line of `text`, cut at a word to about BANNER_CHARS characters."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    if len(first) <= BANNER_CHARS:
+        return first
+    cut = first[:BANNER_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + " …"
+
+
 class OutputPanel(QWidget):
     """Streams program output; shows the run's error as a banner whose "line N" link emits `line_activated`."""
 
@@ -101,12 +113,17 @@ class OutputPanel(QWidget):
         self._insert_line(describe_error(error, status), QColor("#d93025"))
 
     def _set_banner(self, error: ErrorInfo | None, status: str) -> None:
-        body = html.escape(describe_error(error, status))
+        """Heading, the line's link, then the message cut to a couple of lines (whole in the tooltip and in
+        the log below): in a short output pane a long message pushed the link out of sight."""
+        whole = describe_error(error, status)
         if error is not None and error.line is not None:
-            body = html.escape(describe_error(ErrorInfo(error.type, error.message), status))
+            whole = describe_error(ErrorInfo(error.type, error.message), status)
+        body = html.escape(_shortened(whole))
+        if error is not None and error.line is not None:
             link = self.tr("line {0}").format(error.line)
-            body += f' — <a href="line:{error.line}">{html.escape(link)}</a>'
+            body = f'<a href="line:{error.line}">{html.escape(link)}</a> — {body}'
         self._banner.setText(f"<b>{html.escape(status_title(status))}</b>&nbsp; {body}")
+        self._banner.setToolTip(whole)
 
     def error(self) -> ErrorInfo | None:
         return self._error
