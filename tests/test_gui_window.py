@@ -352,3 +352,26 @@ def test_ctrl_0_in_the_graph_fits_as_the_fit_button_does(window, qtbot):
     window.graph_view.setFocus()
     QTest.keyClick(window.graph_view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert window.graph_view.zoom() == pytest.approx(fitted) and fitted > 1.0
+
+
+def test_a_fitted_graph_fits_again_when_the_lessons_dock_opens(window, qtbot):
+    """Opening a dock narrows the graph pane: a graph the person left fitted is fitted again (it was cut at
+    the pane's edge); one they zoomed is left as they set it."""
+    run(qtbot, window, example="04_detach.py")
+    window.lesson_dock.hide()
+    window.fit_graph()
+    qtbot.wait(50)
+    wide = window.graph_view.zoom()
+    try:
+        window.lesson_dock.show()
+        qtbot.waitUntil(lambda: window.graph_view.zoom() < wide - 1e-6, timeout=2000)
+        port = window.graph_view.viewport().rect()
+        shown = window.graph_view.mapFromScene(window.scene.sceneRect()).boundingRect()
+        assert port.adjusted(-2, -2, 2, 2).contains(shown)
+        window.graph_view.zoom_in()
+        zoomed = window.graph_view.zoom()
+        window.lesson_dock.hide()
+        qtbot.wait(50)
+        assert window.graph_view.zoom() == pytest.approx(zoomed)
+    finally:
+        window.lesson_dock.hide()

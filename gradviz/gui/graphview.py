@@ -31,6 +31,7 @@ from PySide6.QtGui import (
     QHideEvent,
     QKeyEvent,
     QKeySequence,
+    QMouseEvent,
     QPainter,
     QResizeEvent,
     QWheelEvent,
@@ -287,6 +288,9 @@ class GraphView(QGraphicsView):
         super().__init__(parent)
         self.graph = scene if scene is not None else GraphScene(theme, self)
         self.fit_whole_hook: Callable[[], None] | None = None  # set by the window: its Fit button's fit
+        # the whole graph is fitted and the person has not zoomed, searched or clicked since: a resize (a
+        # dock opening, the window resized) fits it again
+        self.fitted = False
         self.setScene(self.graph)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
@@ -738,14 +742,20 @@ class GraphView(QGraphicsView):
         self.zoom_changed.emit(self.zoom())
 
     def zoom_in(self) -> None:
+        self.fitted = False
         self.set_zoom(self.zoom() * 1.25)
 
     def zoom_out(self) -> None:
+        self.fitted = False
         self.set_zoom(self.zoom() / 1.25)
 
     def fit_whole(self) -> None:
         """Ctrl+0 here: the window's fit (which may magnify small graphs) when in a window, else `fit`."""
         (self.fit_whole_hook or self.fit)()
+
+    def _refit(self) -> None:
+        if self.fitted:
+            self.fit_whole()
 
     def fit(self) -> None:
         """Show the whole graph (never magnified beyond 100 %, so small graphs stay crisp). A folded view
@@ -754,6 +764,7 @@ class GraphView(QGraphicsView):
         rect = self.graph.sceneRect()
         if rect.isEmpty():
             return
+        self.fitted = True
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.0:
             self.set_zoom(1.0)
@@ -766,9 +777,14 @@ class GraphView(QGraphicsView):
             self._on_zoomed()
         self.centerOn(rect.center())
 
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        self.fitted = False  # a drag may pan away from the fitted picture: a resize leaves it alone
+        super().mousePressEvent(event)
+
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt API)
         delta = event.angleDelta().y()
         if delta:
+            self.fitted = False
             self.set_zoom(self.zoom() * WHEEL_STEP ** delta)
             event.accept()
         else:
@@ -780,6 +796,7 @@ class GraphView(QGraphicsView):
         view a match hidden in a box is shown by opening its module, from the state before the first find
         (until the person opens or closes something), so going through matches does not leave every group
         open. Returns every matching node id."""
+        self.fitted = False
         query, matches, index = self._found
         if text == query and matches and self.source is self._found_in:
             index = (index + 1) % len(matches)
@@ -826,6 +843,8 @@ class GraphView(QGraphicsView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
+        if self.fitted and self.folded_view is None and event.size() != event.oldSize():
+            QTimer.singleShot(0, self._refit)
         self.busy.recentre()
         self.locator.place()
         if self.folded_view is not None:
