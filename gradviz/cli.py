@@ -57,7 +57,14 @@ def cmd_trace(args: argparse.Namespace) -> int:
         where = f" (line {line})" if line is not None and f"line {line}" not in trace.error.message else ""
         print(f"gradviz: {trace.status}: {trace.error.type}: {trace.error.message.splitlines()[0]}{where}",
               file=sys.stderr)
-    return EXIT_OK if trace.status == "ok" else EXIT_PROGRAM_FAILED
+    failed_implicit = [p for p in trace.passes if p.call == "implicit" and p.status != "ok"]
+    for p in failed_implicit:
+        error = f"{p.error.type}: {p.error.message.splitlines()[0]}" if p.error is not None else p.status
+        print(f"gradviz: the implicit pass{f' from {args.root}' if args.root else ''} failed: {error}",
+              file=sys.stderr)
+    if trace.status != "ok" or (args.root and failed_implicit):
+        return EXIT_PROGRAM_FAILED  # the program failed, or the pass asked for with --root could not be made
+    return EXIT_OK
 
 
 def _seconds(text: str) -> float:

@@ -134,6 +134,22 @@ def test_trace_bad_arguments_exit_2_before_running(tmp_path: Path, args: list[st
     assert "Traceback" not in proc.stderr
 
 
+def test_a_root_that_cannot_be_a_pass_is_said_and_fails(tmp_path: Path) -> None:
+    """--root naming nothing usable: one line on stderr and exit 1 (it looked like success); a complex
+    scalar as the default root is seeded with ones, as PyTorch requires, and its pass runs."""
+    program = tmp_path / "p.py"
+    program.write_text("import torch\na = torch.tensor([1.0, 2.0], requires_grad=True)\n"
+                       "c = torch.tensor(2 + 1j, requires_grad=True) * 2\n", encoding="utf-8")
+    proc = _gradviz("trace", str(program), "--root", "nonexistent")
+    assert proc.returncode == 1
+    assert "implicit pass from nonexistent failed" in proc.stderr and "'nonexistent'" in proc.stderr
+    proc = _gradviz("trace", str(program))
+    assert proc.returncode == 0, proc.stderr
+    (p,) = Trace.from_json(proc.stdout).passes
+    assert (p.call, p.status, p.note) == ("implicit", "ok", "implicit: c.backward(torch.ones_like(c))")
+    assert len(p.steps) == 2
+
+
 def test_a_file_as_windows_notepad_saves_it_runs(tmp_path: Path) -> None:
     """A UTF-8 BOM and CRLF line ends (Windows Notepad), a Chinese comment; and the trace goes into a folder
     that does not exist yet."""

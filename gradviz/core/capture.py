@@ -1311,8 +1311,9 @@ class _Capture:
             name, t = max(candidates, key=lambda kv: int(self._node_uid(kv[1].grad_fn)[1:]))
         else:
             return
-        gradient = None if t.numel() == 1 else torch.ones_like(t)
+        gradient = None if t.numel() == 1 and not t.is_complex() else torch.ones_like(t)
         note = (f"implicit: {name}.backward()" if gradient is None
+                else f"implicit: {name}.backward(torch.ones_like({name}))" if t.numel() == 1
                 else f"implicit: {name}.backward(torch.ones_like({name})), i.e. {name}.sum().backward()")
         try:
             self._record_pass("implicit", None, [t], _ORIGINAL_BACKWARD, (t, gradient), {"retain_graph": True},
