@@ -4,6 +4,12 @@ the choices are remembered."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from gui_helpers import private_window
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, Qt, QTimer
@@ -17,6 +23,10 @@ from gradviz.gui.settings import Settings
 from gradviz.gui.theme import LIGHT
 
 RUN_TIMEOUT_MS = 30000
+REPO = Path(__file__).resolve().parents[1]
+
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +216,50 @@ def test_the_lessons_dock_opened_while_presenting_stays_after(window: MainWindow
     finally:
         presenter.leave()
     assert not window.lesson_dock.isVisible()
+
+
+SPLIT_ON_A_PROJECTOR = """
+import json, sys
+from pathlib import Path
+from PySide6.QtCore import QEventLoop, QTimer
+from gradviz.gui.app import make_application
+sys.path.insert(0, "tests")
+from gui_helpers import private_window
+
+app = make_application()
+w = private_window(Path(sys.argv[1]))
+w.open_example("04_detach")
+p = w.presenter
+p.set_show_inspector(True)
+p.set_font_scale(2.0)
+w.lesson_dock.show()
+p.enter()
+loop = QEventLoop()
+QTimer.singleShot(1500, loop.quit)
+loop.exec()
+print(json.dumps({"sizes": w.main_split.sizes(), "screen": p._screen_width()}))
+p.leave()
+w.editor.document().setModified(False)
+w.close()
+w.controller.shutdown()
+"""
+
+
+def test_large_type_with_the_inspector_and_lessons_leaves_the_graph_room(tmp_path) -> None:
+    """On a 1920-px projector at 200 % text with the inspector and the lessons on, the code and the
+    inspector give up width so the graph keeps GRAPH_SHARE of the screen (it was left 442 px: 23 %)."""
+    from gradviz.gui.presentation import GRAPH_SHARE
+
+    screens = tmp_path / "screen.json"
+    screens.write_text(json.dumps({"screens": [{"name": "projector", "x": 0, "y": 0, "width": 1920,
+                                                "height": 1080, "logicalDpi": 96, "logicalBaseDpi": 96,
+                                                "dpr": 1}]}), encoding="utf-8")
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={screens}", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", SPLIT_ON_A_PROJECTOR, str(tmp_path)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    code, graph, inspector = result["sizes"]
+    assert result["screen"] == 1920
+    assert graph >= 0.95 * 1920 * GRAPH_SHARE and code > 0 and inspector > 0

@@ -37,6 +37,7 @@ PRESENTATION_THEMES: dict[str, Theme] = {"light": PROJECTOR_LIGHT, "dark": PROJE
 FONT_SCALES = (1.25, 1.5, 1.75, 2.0)
 DEFAULT_FONT_SCALE = 1.5
 CODE_SHARE, LESSON_SHARE, INSPECTOR_SHARE = 0.37, 0.2, 0.19  # at most / of the screen width, presenting
+GRAPH_SHARE = 0.4  # at least, while the code and the inspector can give up width (to a third of theirs)
 BACKGROUND_LAYOUT_NODES = 40  # as the window: bigger passes are laid out off the GUI thread
 
 
@@ -350,6 +351,10 @@ class Presenter(QObject):
             widest = max((metrics.horizontalAdvance(ln) for ln in lines), default=0)
             code = min(widest + w.editor.line_number_width() + 3 * metrics.averageCharWidth() + 20,
                        round(width * CODE_SHARE))
+        room = round(width * GRAPH_SHARE)
+        if total - code - inspector < room and code + inspector:  # large type, a wide dock: the graph first
+            squeeze = max(1 / 3, (total - room) / (code + inspector))
+            code, inspector = round(code * squeeze), round(inspector * squeeze)
         w.main_split.setSizes([code, max(total - code - inspector, 1), inspector])
 
     def _screen_width(self) -> int:
