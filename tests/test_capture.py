@@ -1690,3 +1690,4 @@ def test_backward_on_a_leaf_is_one_step_into_its_grad(tmp_path: Any) -> None:
     assert len(trace.passes) == 13 and last.detail == "full" and len(last.steps) == 1
     assert_same(leaf_grad(last, "s").before, torch.tensor(11.0))
     assert_same(leaf_grad(last, "s").after, ns["s"].grad)
+

@@ -180,3 +180,15 @@ def test_keep_first_and_no_keep_last_reach_the_worker(tmp_path: Path) -> None:
         assert leaf.name == "w" and torch.equal(_values(leaf.after), g)
     default = Trace.from_json(_gradviz("trace", str(program), "--keep-first", "2").stdout)
     assert [p.detail for p in default.passes] == ["full", "full", "summary", "summary", "full"]
+
+
+def test_a_torch_warning_points_at_the_users_line(tmp_path: Path) -> None:
+    """PyTorch warns from inside an op; Python attributes that to the innermost frame, gradviz's own mode:
+    the warning in the output must name the user's file and line, as it does without gradviz."""
+    program = tmp_path / "warns.py"
+    program.write_text("import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2\nprint(y.grad)\n",
+                       encoding="utf-8")
+    proc = _gradviz("trace", str(program))
+    assert proc.returncode == 0, proc.stderr
+    out = Trace.from_json(proc.stdout).stdout
+    assert f"{program}:4: UserWarning" in out and "print(y.grad)" in out and "capture.py" not in out

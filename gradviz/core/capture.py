@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import types
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -1356,6 +1357,21 @@ class _Watching:
             return out
 
         torch.autograd.Function.apply = classmethod(apply_watched)  # type: ignore[method-assign,assignment]
+        # A warning torch raises inside an op is attributed to the innermost Python frame: gradviz's mode.
+        # Show it at the user's line instead, as it would be without gradviz.
+        self._showwarning = warnings.showwarning
+        shown = self._showwarning
+
+        def showwarning_at_user_line(message: Any, category: type[Warning], filename: str, lineno: int,
+                                     file: Any = None, line: str | None = None) -> None:
+            if filename == _THIS_FILE:
+                frame = c._user_frame(1)
+                if frame is not None:
+                    filename, lineno = c.filename, frame.f_lineno
+                    line = c._code(lineno)  # the editor's text: the file on disk may be older
+            shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = showwarning_at_user_line
         self._mode = _Capture._Mode(c, main=True)
         self._mode.__enter__()
         return self
@@ -1370,6 +1386,7 @@ class _Watching:
             torch.autograd.grad = _ORIGINAL_GRAD
             torch.autograd.Function.apply = _ORIGINAL_APPLY  # type: ignore[method-assign]
             threading.Thread._bootstrap_inner = self._bootstrap  # type: ignore[attr-defined]
+            warnings.showwarning = self._showwarning
 
 
 # --------------------------------------------------------------------------------------------- helpers
