@@ -91,14 +91,18 @@ def _check_direction(req: RenderRequest) -> None:
 
 
 def pick_pass(trace: Trace, number: int | None) -> tuple[int, Pass]:
-    """The pass to draw, 1-based (default: the last one); raises RenderUsageError if it is not drawable."""
+    """The pass to draw, 1-based (default: the last one with a graph); raises RenderUsageError if it is not
+    drawable."""
     passes = trace.passes
     if not passes and trace.status != "ok":
         raise LookupError("the program stopped before it made an autograd graph to draw")
     if not passes:
         raise LookupError("the program made no autograd graph to draw (no backward pass and no tensor "
                           "with a grad_fn at the end)")
-    index = len(passes) if number is None else number
+    # by default the last pass that has a graph (a backward that failed at once, e.g. on a tensor without
+    # grad_fn, has none: its picture would be empty)
+    drawable = [i for i, q in enumerate(passes, 1) if q.detail == "full" and q.nodes]
+    index = (drawable[-1] if drawable else len(passes)) if number is None else number
     if not 1 <= index <= len(passes):
         raise RenderUsageError(f"--pass {number}: the program made {len(passes)} pass"
                                f"{'' if len(passes) == 1 else 'es'}")
@@ -255,8 +259,9 @@ def _run_and_draw(req: RenderRequest, err: TextIO, out: TextIO, runner: Runner |
     except LookupError as e:
         err.write(f"error: {e}\n")
         return EXIT_PROGRAM_FAILED
-    except RenderUsageError:
-        if failed:
+    except RenderUsageError as e:
+        if failed:  # the program's error came first; this one says why there is no picture
+            err.write(f"error: {e}\n")
             return EXIT_PROGRAM_FAILED
         raise
     steps = pick_steps(p, req.step)
@@ -265,6 +270,7 @@ def _run_and_draw(req: RenderRequest, err: TextIO, out: TextIO, runner: Runner |
     title = pass_title(p, number, len(trace.passes)) if req.caption else None
     count = draw(p, req.output, steps, scale=req.scale, theme=req.theme, direction=req.direction, title=title)
     what = f"{count} pages" if req.output.lower().endswith(".pdf") and count > 1 else (
-        f"{count} frames" if req.output.lower().endswith(".gif") else f"step {steps[0]} of {len(p.steps)}")
+        f"{count} frame{'' if count == 1 else 's'}" if req.output.lower().endswith(".gif")
+        else f"step {steps[0]} of {len(p.steps)}")
     out.write(f"wrote {req.output} (pass {number} of {len(trace.passes)}, {what})\n")
     return EXIT_PROGRAM_FAILED if failed else EXIT_OK

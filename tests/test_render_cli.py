@@ -159,3 +159,15 @@ def test_a_program_that_raised_still_gets_its_graph_drawn(qtbot, tmp_path: Path,
     assert err.count("ValueError: after the graph (line 4)") == 1
     text = svg_text(out)
     assert "SumBackward0" in text and "MulBackward0" in text
+
+
+def test_by_default_the_last_pass_with_a_graph_is_drawn(qtbot, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A last backward() that failed at once (a tensor without grad_fn, caught) has no graph: the default
+    picture is the pass before it, not an empty one."""
+    program = tmp_path / "caught.py"
+    program.write_text("import torch\nx = torch.tensor([1.0, 2.0], requires_grad=True)\n(x * 2).sum().backward()\n"
+                       "try:\n    torch.tensor(3.0).backward()\nexcept RuntimeError:\n    pass\n", encoding="utf-8")
+    out = tmp_path / "caught.svg"
+    assert main(["render", str(program), "-o", str(out), "--step", "last"]) == 0
+    assert "(pass 1 of 2, step 3 of 3)" in capsys.readouterr().out
+    assert "MulBackward0" in svg_text(out)
