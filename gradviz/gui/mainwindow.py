@@ -282,8 +282,8 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&Undo"), self.editor.undo, keys.Undo))
         edit_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&Redo"), self.editor.redo, keys.Redo))
         edit_menu.addSeparator()
-        edit_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Toggle &Comment"),  # Ctrl+/ in the editor
-                                         self.editor.toggle_comment))
+        edit_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "Toggle &Comment\tCtrl+/"),
+                                         self.editor.toggle_comment))  # the key itself is the editor's
         edit_menu.addAction(self._action(QT_TRANSLATE_NOOP("MainWindow", "&Find Node"), self._focus_search,
                                          keys.Find))
 

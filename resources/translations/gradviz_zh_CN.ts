@@ -855,8 +855,8 @@ Step through backward() with the timeline below (← → Space).</source>
         <translation>重做(&amp;R)</translation>
     </message>
     <message>
-        <source>Toggle &amp;Comment</source>
-        <translation>切换注释(&amp;C)</translation>
+        <source>Toggle &amp;Comment	Ctrl+/</source>
+        <translation>切换注释(&amp;C)	Ctrl+/</translation>
     </message>
     <message>
         <source>&amp;Find Node</source>
