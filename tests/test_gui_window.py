@@ -153,7 +153,7 @@ def test_stepping_brings_the_engine_line_into_view(window, qtbot):
         window.resize(1024, 640)
         run(qtbot, window, example="11_training_loop.py")
         window.select_node(None)
-        window.graph_view.setFocus()
+        window.editor.setFocus()  # where the person typed and pressed Ctrl+Enter
         window.editor.verticalScrollBar().setValue(0)
         window.stepper.set_step(2)
         (line,) = window.editor.highlighted_lines()

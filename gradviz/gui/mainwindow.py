@@ -782,8 +782,7 @@ class MainWindow(QMainWindow):
             line = replay.pass_.node(node_id).line if node_id is not None else None
             lines = (line,) if line is not None and 1 <= line <= self.editor.line_count() else ()
             if lines != self.editor.highlighted_lines():  # consecutive steps often share a line: no repaint
-                # brought into view when off screen, unless the user is typing there
-                self.editor.highlight_lines(lines, scroll=not self.editor.hasFocus())
+                self.editor.highlight_lines(lines)  # brought into view when it is off screen
 
     def _on_selection_changed(self, node_id: str | None) -> None:
         """A node was selected in the graph: inspect it and light its source line (None: follow the engine)."""
