@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
 
     from gradviz.core.runner import Runner
 
@@ -67,31 +69,27 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _seconds(text: str) -> float:
-    """A time limit: a positive, finite number of seconds."""
+def _checked(text: str, convert: Callable[[str], float], ok: Callable[[float], bool], what: str) -> float:
+    """`text` converted, if it is `what`; else the one-line usage error argparse shows."""
     import argparse
-    import math
 
     try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+        value = math.nan
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
     return value
+
+
+def _seconds(text: str) -> float:
+    """A time limit: a positive, finite number of seconds."""
+    return _checked(text, float, lambda v: v > 0 and math.isfinite(v), "a positive number of seconds")
 
 
 def _count(text: str) -> int:
     """A count that may be zero: 0, 1, 2..."""
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text!r}")
-    return value
+    return int(_checked(text, int, lambda v: v >= 0, "a whole number, 0 or more"))
 
 
 def _output_folder(path: str) -> None:
