@@ -6,7 +6,8 @@ held until they are summarised (a pass beyond `keep_first` may be the last one, 
 one of them, doing nothing else, to the row above, then a bare record of each pass (the graph, saved values
 and steps as tuples: no names, lines, summaries or checks), then the numbers a trace shows: each step's
 gradients, each leaf's and each saved value summarised by gradviz's own summariser as the engine goes (and
-that again with the summaries on a second thread); then gradviz itself, with and without `keep_last`. What
+that again with the summaries on a second thread, with their statistics cut to one BLAS pass and to none);
+then gradviz itself, with and without `keep_last`. What
 a row costs over the one above is what that piece alone costs: no design that keeps it can be cheaper.
 Hooked passes run with the cyclic GC off, as gradviz records them.
 
@@ -31,10 +32,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from capture_overhead import POLY, TIMED
 from torch.overrides import TorchFunctionMode
 
+from gradviz.core import summary
 from gradviz.core.capture import CaptureOptions, run_program
 from gradviz.core.summary import SummaryMemo
 
@@ -145,6 +148,23 @@ def _summarising_hook(held: list[Any], index: int, saved: list[Any], summ: Calla
     return hook
 
 
+@contextlib.contextmanager
+def _stats_as(kind: str) -> Iterator[None]:
+    """The summaries' statistics replaced by one BLAS pass over the data (the least a compiled one-pass
+    kernel could cost) or by none at all (what the calls, the summary objects and the memo cost alone)."""
+    original = summary._numpy_stats
+
+    def stats(a: Any, numel: int, safe: Any) -> dict[str, float | int]:
+        v = float(np.dot(a.ravel(order="K"), a.ravel(order="K"))) if kind == "one pass" else 0.0
+        return {"min": v, "max": v, "mean": v, "norm": v, "nan": 0, "inf": 0}
+
+    summary._numpy_stats = stats
+    try:
+        yield
+    finally:
+        summary._numpy_stats = original
+
+
 _QUEUE: collections.deque[Any] = collections.deque()
 
 
@@ -207,6 +227,10 @@ VARIANTS: dict[str, Callable[[str], dict[str, float]]] = {
     "+ a bare record of each pass": _with(_NoOpMode, lambda: _hooked_backward(hold=True, record=True)),
     "+ summaries as it goes": _with(_NoOpMode, lambda: _hooked_backward(hold=True, record=True, summarise="hook")),
     "  (on a second thread)": _with(_NoOpMode, lambda: _hooked_backward(hold=True, record=True, summarise="thread")),
+    "  (stats: one BLAS pass)": _with(_NoOpMode, lambda: _stats_as("one pass"),
+                                      lambda: _hooked_backward(hold=True, record=True, summarise="hook")),
+    "  (stats: no pass)": _with(_NoOpMode, lambda: _stats_as("none"),
+                                lambda: _hooked_backward(hold=True, record=True, summarise="hook")),
     "gradviz, keep_last=False": _gradviz(keep_last=False),
     "gradviz (default)": _gradviz(keep_last=True),
 }
