@@ -181,6 +181,14 @@ def test_long_dotted_names_wrap_instead_of_widening_the_inspector(qtbot):
     assert inspector.widget().minimumSizeHint().width() <= 240
 
 
+def test_big_step_numbers_read_as_the_big_graph_locator_writes_them():
+    """14,401 steps: the stepper writes "step 3,600 / 14,401", as the folded view's locator line does."""
+    p = _hand_pass()
+    big = dataclasses.replace(p, steps=p.steps * 4801)
+    assert step_caption(big, 3600).startswith("step 3,600 / 14,403 · ")
+    assert step_caption(big, 0).startswith("step 0 / 14,403")
+
+
 def test_inspector_on_hand_pass_follows_the_step(qtbot):
     pass_ = _hand_pass()
     replay = Replay(pass_)

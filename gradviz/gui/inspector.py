@@ -659,7 +659,7 @@ class Inspector(QScrollArea):
         rows.end()
 
     def _step_heading(self, replay: Replay, step: int) -> str:
-        return self.tr("At step {0} / {1}").format(step, replay.total)
+        return self.tr("At step {0} / {1}").format(f"{step:,}", f"{replay.total:,}")
 
     def _build_step(self, replay: Replay, node: Node, step: int, state: str) -> None:
         """The step's rows: the node's state, the gradients it received and sent, a leaf's .grad."""

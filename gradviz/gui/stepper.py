@@ -66,14 +66,14 @@ def step_caption(pass_: Pass, k: int) -> str:
     if n == 0:
         return translate("Stepper", "no steps recorded") if pass_.detail == "full" else translate("Stepper", "summary only: graph not kept")
     if k <= 0:
-        return translate("Stepper", "step 0 / {0} · before backward").format(n)
+        return translate("Stepper", "step 0 / {0} · before backward").format(f"{n:,}")
     node_id = pass_.steps[k - 1].node
     try:
         node = pass_.node(node_id)
         label = node.type + (f" ({', '.join(node.names)})" if node.names else "")
     except KeyError:
         label = node_id
-    return translate("Stepper", "step {0} / {1} · {2}").format(k, n, label)
+    return translate("Stepper", "step {0} / {1} · {2}").format(f"{k:,}", f"{n:,}", label)  # 14,401 as the map says
 
 
 def tick_interval(steps: int, width: int) -> int:
