@@ -167,6 +167,16 @@ def test_memory_limit_is_configurable(tmp_path: Path) -> None:
         _assert_good_run(small, tmp_path)
 
 
+def test_a_limit_too_small_for_the_worker_itself_is_named(tmp_path: Path) -> None:
+    """With 1 KiB the worker's own machinery fails (it cannot start a thread): the error says the limit is
+    the likely cause instead of a bare "exited with code 1"."""
+    request = _program(tmp_path, "x = 1\n")
+    with Runner(memory_limit=1024, warm=False, timeout=20) as tiny:
+        trace = tiny.run(request)
+    assert trace.status == "error" and trace.error is not None
+    assert "1 KiB" in trace.error.message  # the limit is named, whichever allocation failed first
+
+
 def test_sys_exit_code(runner: Runner, tmp_path: Path) -> None:
     trace = runner.run(_program(tmp_path, "import sys\nprint('bye')\nsys.exit(3)\n"))
     assert trace.status == "error" and trace.stdout == "bye\n"

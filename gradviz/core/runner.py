@@ -496,7 +496,13 @@ class RunHandle:
         if self._exit is not None:
             return ErrorInfo("SystemExit", f"the program ended its process with os._exit({self._exit['code']})"
                              " before it finished; the passes finished before are kept", line)
-        return ErrorInfo("WorkerCrashed", f"the program's process {_describe_exit(code)} before it finished; "
+        hint = ""
+        if self.memory_limit is not None and code == 1:
+            # the worker's own code failed (the program's errors are reported, not exits): under a memory cap
+            # the likeliest cause is the cap ("can't start new thread", a MemoryError)
+            last = dump.strip().splitlines()[-1] if dump.strip() else ""
+            hint = f" (it may have run out of the {format_bytes(self.memory_limit)} memory limit{': ' if last else ''}{last})"
+        return ErrorInfo("WorkerCrashed", f"the program's process {_describe_exit(code)}{hint} before it finished; "
                          "the passes finished before are kept", line)
 
     def _diagnostics_note(self, dump: str | None = None) -> str:
