@@ -291,6 +291,10 @@ class GraphView(QGraphicsView):
         # the whole graph is fitted and the person has not zoomed, searched or clicked since: a resize (a
         # dock opening, the window resized) fits it again
         self.fitted = False
+        self._refit_timer = QTimer(self)
+        self._refit_timer.setSingleShot(True)
+        self._refit_timer.setInterval(0)
+        self._refit_timer.timeout.connect(self._refit)
         self.setScene(self.graph)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
@@ -844,7 +848,7 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
         if self.fitted and self.folded_view is None and event.size() != event.oldSize():
-            QTimer.singleShot(0, self._refit)
+            self._refit_timer.start()  # once the resize is done (a timer of the view's own: it dies with it)
         self.busy.recentre()
         self.locator.place()
         if self.folded_view is not None:
