@@ -41,10 +41,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from gradviz.core.runner import Runner, RunRequest
+    from gradviz.core.source import prepare_output
 
     source = _read_program(args.file)
-    if args.output:
-        _output_folder(args.output)
+    problem = prepare_output(args.output) if args.output else None
+    if problem is not None:
+        raise UsageError(problem)
     request = RunRequest(source, str(Path(args.file).resolve()), root=args.root, keep_first=args.keep_first,
                          keep_last=args.keep_last)
     with Runner(timeout=args.timeout, memory_limit=args.memory_limit, warm=False) as runner:
@@ -90,17 +92,6 @@ def _seconds(text: str) -> float:
 def _count(text: str) -> int:
     """A count that may be zero: 0, 1, 2..."""
     return int(_checked(text, int, lambda v: v >= 0, "a whole number, 0 or more"))
-
-
-def _output_folder(path: str) -> None:
-    """Make the folder an output goes into before the program runs (a long run's result is not lost to a
-    missing folder), or say in one line why it cannot be."""
-    from pathlib import Path
-
-    try:
-        Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
 
 
 def _size(text: str) -> int:

@@ -8,7 +8,6 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -76,10 +75,11 @@ def _check_arguments(req: RenderRequest) -> str:
         raise RenderUsageError(f"--scale must be in (0, 16], not {req.scale}")
     if req.pass_number is not None and req.pass_number < 1:
         raise RenderUsageError("--pass counts from 1")
-    try:  # the folder of the output, made now: a long run's picture is not lost to a missing folder
-        Path(req.output).resolve().parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise RenderUsageError(f"cannot write {req.output}: {e.strerror or e}") from e
+    from gradviz.core.source import prepare_output
+
+    problem = prepare_output(req.output)
+    if problem is not None:
+        raise RenderUsageError(problem)
     return fmt
 
 

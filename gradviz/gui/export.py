@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QFile, QIODevice, QMarginsF, QRectF, QSize, QSizeF, Qt
+from PySide6.QtCore import QBuffer, QFile, QIODevice, QMarginsF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QImage, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 
@@ -75,9 +75,11 @@ def _open(path: str | Path) -> QFile:
 def export_svg(scene: GraphScene, path: str | Path, title: str = "gradviz") -> None:
     """An SVG of the scene: shapes as paths, labels as <text> (selectable, searchable, scalable)."""
     rect = scene.graph_rect()
-    file = _open(path)
+    file = _open(path)  # before drawing: a path that cannot be written fails at once
+    drawn = QBuffer()
+    drawn.open(QIODevice.OpenModeFlag.WriteOnly)
     gen = QSvgGenerator()
-    gen.setOutputDevice(file)
+    gen.setOutputDevice(drawn)
     gen.setSize(QSize(round(rect.width()), round(rect.height())))
     gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
     gen.setResolution(72)
@@ -86,9 +88,8 @@ def export_svg(scene: GraphScene, path: str | Path, title: str = "gradviz") -> N
     painter = QPainter(gen)
     _render(scene, painter, rect.width(), rect.height())
     painter.end()
+    file.write(with_generic_fonts(bytes(drawn.data().data()).decode("utf-8")).encode("utf-8"))
     file.close()
-    svg = Path(path)
-    svg.write_text(with_generic_fonts(svg.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def with_generic_fonts(svg: str) -> str:

@@ -163,7 +163,7 @@ class TensorView(QWidget):
         self.mode = tensor_mode(summary)
         self._text = ""
         self._values: QLabel | None = None  # the inline values or the stats line
-        self._grid: QTableWidget | None = None
+        self._grid: _FitTable | None = None
         self._picture: QLabel | None = None
         self._stats_style = ""
         layout = QVBoxLayout(self)
@@ -255,7 +255,7 @@ class TensorView(QWidget):
 
         return one(values)
 
-    def _table(self, rows: int, cols: int, font: QFont) -> QTableWidget:
+    def _table(self, rows: int, cols: int, font: QFont) -> _FitTable:
         table = _FitTable(rows, cols, self)
         table.setObjectName("tensorTable")
         table.setFont(font)
@@ -266,7 +266,7 @@ class TensorView(QWidget):
         table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         return table
 
-    def _fill_table(self, table: QTableWidget, matrix: list[list[Any]]) -> None:
+    def _fill_table(self, table: _FitTable, matrix: list[list[Any]]) -> None:
         cells: list[str] = []
         for r, row in enumerate(matrix):
             for c, v in enumerate(row):
@@ -281,8 +281,7 @@ class TensorView(QWidget):
         self._text = " ".join(cells)
         table.resizeColumnsToContents()
         table.resizeRowsToContents()
-        if isinstance(table, _FitTable):
-            table.fit_height()
+        table.fit_height()
 
     def _stats_text(self) -> str:
         s = self.summary.stats
@@ -544,7 +543,8 @@ class Inspector(QScrollArea):
             self._title_font.setPointSize(self._title_font.pointSize() + 5)
             self._title_font.setBold(True)
             # headings and names follow the text size (presentation mode's 150 %, 200 %), not fixed points
-            self._base_pt = self._body.font().pointSizeF() if self._body.font().pointSizeF() > 0 else 10.0
+            size = self._body.font().pointSizeF()
+            self._base_pt = size if size > 0 else 10.0
             self._static.clear()
             self._steps.clear()
             self._shown = None
